@@ -1,0 +1,39 @@
+import type { z } from 'zod';
+import type { Pdk } from './pdk';
+import type { RelayStage } from './relay/stage';
+
+/** The names Kong knows our plugins by (DESIGN §2.1: `llm-` because Kong bundles Lua `ai-*` plugins). */
+export const PLUGIN_NAMES = [
+  'llm-pii-guard',
+  'llm-semantic-cache',
+  'llm-token-limit',
+  'llm-cost-attribution',
+  'llm-proxy',
+] as const;
+export type PluginName = (typeof PLUGIN_NAMES)[number];
+
+export type IdentityNeed = 'credential' | 'consumer_groups';
+
+/** Phases an external plugin may implement (header_filter/body_filter do not exist for plugin servers). */
+export type Phase = 'access';
+
+/**
+ * What each plugin folder exports. The zod schema is the single source of the Kong schema (generated),
+ * the TypeScript config type (inferred) and the offline validation of kong.yaml.
+ */
+export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
+  name: PluginName;
+  /** semver, as Kong requires */
+  version: string;
+  /** Kong runs higher priorities first; the relay runs our stages in the same order. */
+  priority: number;
+  configSchema: S;
+  /** The Kong-side handler: thin, a few PDK calls, never the body. */
+  access(kong: Pdk, config: z.infer<S>): Promise<void>;
+  /** The plugin's work in the relay, where the body is; absent until the plugin has any. */
+  relayStage?(config: z.infer<S>): RelayStage;
+  /** Identity llm-proxy reads from Kong only when a plugin on the request needs it (each costs a PDK call). */
+  identityNeeds?(config: z.infer<S>): IdentityNeed[];
+}
+
+export type PluginConfig<D extends PluginDefinition> = z.infer<D['configSchema']>;

@@ -1,0 +1,57 @@
+/**
+ * Plugin instances: one per plugin configuration (Kong starts one per plugin entity and config version, per
+ * nginx worker). Instances hold only their parsed configuration — nothing that matters is lost when Kong
+ * restarts them — so they never expire on their own; Kong closes the ones it replaces.
+ *
+ * Ids are never reused, not even across a restart of this process: they start from the start time in
+ * milliseconds × 1024, so an id cached by a Kong worker from an earlier process can only ever meet
+ * "no plugin instance" (and a restart), never another plugin's instance. Ids stay below 2^53 (exact in Lua).
+ */
+export interface Instance<C = unknown> {
+  id: number;
+  name: string;
+  /** The parsed configuration, or why it was refused. */
+  config: C | undefined;
+  configError: string | undefined;
+  /** The raw configuration Kong sent, echoed in StartInstance's reply. */
+  rawConfig: unknown;
+  startTime: number;
+}
+
+export class InstanceTable {
+  private readonly instances = new Map<number, Instance>();
+  private nextId: number;
+
+  constructor(firstId: number = Date.now() * 1024) {
+    this.nextId = firstId;
+  }
+
+  add(entry: Omit<Instance, 'id'>): Instance {
+    const instance = { ...entry, id: this.nextId++ };
+    this.instances.set(instance.id, instance);
+    return instance;
+  }
+
+  get(id: number): Instance | undefined {
+    return this.instances.get(id);
+  }
+
+  delete(id: number): Instance | undefined {
+    const instance = this.instances.get(id);
+    this.instances.delete(id);
+    return instance;
+  }
+
+  get size(): number {
+    return this.instances.size;
+  }
+
+  list(): Instance[] {
+    return [...this.instances.values()];
+  }
+}
+
+export function noInstanceError(id: unknown): Error {
+  // Kong matches this text to restart the instance and retry (mp_rpc.lua handle_event).
+  return new Error(`no plugin instance #${String(id)}`);
+}
