@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { createParser } from 'eventsource-parser';
 import { completionToAnthropicMessage } from '../providers/anthropic/message';
 import { statusForClient } from '../providers/anthropic/errors';
 import { PROVIDERS } from '../providers/registry';
+import { sseDecoder } from '../providers/sse-decoder';
 import type { NativeCall, ProviderAdapter, ProviderTarget, StreamEventResult, StreamFilter, UpstreamRequest } from '../providers/types';
 import { GatewayError } from '../runtime/relay/errors';
 import type { ChatChunk, ChatCompletion, Exchange, RelayStage, Usage } from '../runtime/relay/stage';
@@ -18,7 +18,7 @@ export function resolveTarget(config: LlmProxyConfig, env: NodeJS.ProcessEnv = p
   const baseUrl = config.base_url ?? adapter.defaultBaseUrl;
   if (!baseUrl) throw new GatewayError(500, 'llm-proxy has no base_url for this provider', 'gateway_misconfigured');
   const apiKey = config.auth.api_key ?? (config.auth.api_key_env ? env[config.auth.api_key_env] : undefined);
-  if (!apiKey && config.provider !== 'openai-compatible') {
+  if (!apiKey && adapter.needsApiKey !== false) {
     throw new GatewayError(500, 'llm-proxy has no provider API key configured (auth.api_key or auth.api_key_env)', 'provider_key_missing');
   }
   return {
@@ -27,6 +27,7 @@ export function resolveTarget(config: LlmProxyConfig, env: NodeJS.ProcessEnv = p
     apiKey,
     model: config.model,
     apiVersion: config.anthropic_version,
+    options: config.options,
     timeouts: { connectMs: config.timeouts.connect_ms, firstByteMs: config.timeouts.first_byte_ms, idleMs: config.timeouts.idle_ms },
   };
 }
@@ -259,19 +260,17 @@ async function relayStream(
     }
     if (out.done || data === '[DONE]') finish();
   };
-  const parser = createParser({
-    onEvent(event) {
-      if (stopped || finished) return;
-      onResult(filter.onEvent(event.data, event.event), event.data);
-    },
-  });
-  const decoder = new TextDecoder();
+  const onEvent = (data: string, event: string | undefined) => {
+    if (stopped || finished) return;
+    onResult(filter.onEvent(data, event), data);
+  };
+  const decoder = adapter.streamDecoder?.() ?? sseDecoder();
   try {
     for await (const chunk of upstream.body) {
       if (stopped || finished) break;
-      parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+      decoder.feed(chunk as Buffer, onEvent);
     }
-    if (!stopped && !finished) parser.feed(decoder.decode());
+    if (!stopped && !finished) decoder.end(onEvent);
     // a translated stream always ends well-formed, even when the provider ended it without its end marker
     if (!passRaw && !finished && !stopped) finish();
   } catch (err) {

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { providerOptionsSchema } from '../providers/options';
+import { PROVIDERS as ADAPTERS } from '../providers/registry';
 
 const secret = { kong: { referenceable: true, encrypted: true } };
 const referenceable = { kong: { referenceable: true } };
 
-export const PROVIDERS = ['openai', 'openai-compatible', 'anthropic'] as const;
+export const PROVIDERS = Object.keys(ADAPTERS) as [string, ...string[]];
 
 export const llmProxySchema = z
   .object({
@@ -27,6 +29,7 @@ export const llmProxySchema = z
       .regex(/^\d{4}-\d{2}-\d{2}$/)
       .default('2023-06-01')
       .describe('anthropic-version header sent to an anthropic provider (a client passing its own Anthropic requests through keeps its version).'),
+    options: providerOptionsSchema.prefault({}).describe('Provider-specific settings (Azure, Bedrock, Vertex AI).'),
     auth: z
       .object({
         api_key: z

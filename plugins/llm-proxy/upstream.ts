@@ -1,13 +1,14 @@
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from 'undici';
 import { GatewayError } from '../runtime/relay/errors';
 import type { ProviderAdapter, ProviderTarget, UpstreamRequest } from '../providers/types';
 
 /** One keep-alive connection pool per connect timeout (in practice: one). */
-const agents = new Map<number, Agent>();
-function agentFor(connectMs: number): Agent {
+const agents = new Map<number, Dispatcher>();
+function agentFor(connectMs: number): Dispatcher {
   let agent = agents.get(connectMs);
   if (!agent) {
-    agent = new Agent({ connect: { timeout: connectMs }, keepAliveTimeout: 30_000, connections: 256 });
+    // providers (or proxies in front of them) may gzip answers even unasked: decode before parsing
+    agent = new Agent({ connect: { timeout: connectMs }, keepAliveTimeout: 30_000, connections: 256 }).compose(interceptors.decompress());
     agents.set(connectMs, agent);
   }
   return agent;

@@ -5,6 +5,6 @@ import type { ProviderAdapter } from './types';
 /** Adding a provider: one folder under plugins/providers and one line here. */
 export const PROVIDERS: Record<string, ProviderAdapter> = {
   openai,
-  'openai-compatible': openAiCompatible('openai-compatible'),
+  'openai-compatible': openAiCompatible('openai-compatible', undefined, false),
   anthropic,
 };

@@ -1,4 +1,5 @@
 import type { ChatChunk, ChatCompletion, InboundRequest, Usage } from '../runtime/relay/stage';
+import type { ProviderOptions } from './options';
 
 /** Where and how to call one provider, resolved from llm-proxy's configuration. */
 export interface ProviderTarget {
@@ -10,6 +11,8 @@ export interface ProviderTarget {
   /** The provider API's version header, where it has one (Anthropic's anthropic-version). */
   apiVersion?: string;
   timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
+  /** Provider-specific settings (Azure deployment and api-version, AWS region and keys, Vertex project). */
+  options: ProviderOptions;
 }
 
 /** An HTTP request to a provider. */
@@ -38,6 +41,16 @@ export interface StreamEventResult {
   model?: string;
 }
 
+/**
+ * Splits a provider's streamed body into events. The default reads Server-Sent Events; a provider with a binary
+ * stream (Bedrock's AWS eventstream) supplies its own and hands each event's JSON as `data`.
+ */
+export interface StreamDecoder {
+  feed(bytes: Uint8Array, onEvent: (data: string, event: string | undefined) => void): void;
+  /** End of the body: anything still buffered. */
+  end(onEvent: (data: string, event: string | undefined) => void): void;
+}
+
 /** Per-stream state that filters and reads the provider's SSE events. */
 export interface StreamFilter {
   onEvent(data: string, event: string | undefined): StreamEventResult;
@@ -63,6 +76,10 @@ export interface NativeCall {
 export interface ProviderAdapter {
   id: string;
   defaultBaseUrl?: string;
+  /** false when the provider authenticates otherwise than with auth.api_key (Bedrock: AWS keys) or needs none. */
+  needsApiKey?: boolean;
+  /** How this provider's stream is framed; absent = Server-Sent Events. */
+  streamDecoder?(): StreamDecoder;
   chatRequest(body: Record<string, unknown>, target: ProviderTarget): { request: UpstreamRequest; filter?: StreamFilter };
   embeddingsRequest(body: Record<string, unknown>, target: ProviderTarget): UpstreamRequest;
   modelsRequest(target: ProviderTarget): UpstreamRequest;

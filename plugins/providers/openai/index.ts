@@ -17,10 +17,11 @@ function withModel(body: Record<string, unknown>, target: ProviderTarget): Recor
 }
 
 /** OpenAI and every server that speaks its API (Ollama, vLLM, llama.cpp, Groq, Together, DeepSeek, …). */
-export function openAiCompatible(id: string, defaultBaseUrl?: string): ProviderAdapter {
+export function openAiCompatible(id: string, defaultBaseUrl?: string, needsApiKey = true): ProviderAdapter {
   return {
     id,
     defaultBaseUrl,
+    needsApiKey,
     chatRequest(body, target) {
       const upstreamBody = withModel(body, target);
       if (body.stream !== true) {
