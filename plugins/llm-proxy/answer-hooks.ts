@@ -1,8 +1,10 @@
+import { sanitizeHeaderValues } from '../runtime/relay/header-values';
 import type { ChatChunk, ChatCompletion, ChunkHooks, Exchange } from '../runtime/relay/stage';
 
 /** Gives every stage its last look before the answer's headers are written, last stage first. */
 export function beforeAnswer(ex: Exchange): void {
   for (const stage of [...ex.stages].reverse()) stage.beforeAnswer?.(ex);
+  sanitizeHeaderValues(ex.responseHeaders);
 }
 
 /** Lets every stage that asks rewrite a non-streamed chat completion, last stage first. Returns whether any did. */

@@ -1,14 +1,15 @@
-import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from 'undici';
+import { pipeline } from 'node:stream';
+import zlib from 'node:zlib';
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { GatewayError } from '../runtime/relay/errors';
 import type { ProviderAdapter, ProviderTarget, UpstreamRequest } from '../providers/types';
 
 /** One keep-alive connection pool per connect timeout (in practice: one). */
-const agents = new Map<number, Dispatcher>();
-function agentFor(connectMs: number): Dispatcher {
+const agents = new Map<number, Agent>();
+function agentFor(connectMs: number): Agent {
   let agent = agents.get(connectMs);
   if (!agent) {
-    // providers (or proxies in front of them) may gzip answers even unasked: decode before parsing
-    agent = new Agent({ connect: { timeout: connectMs }, keepAliveTimeout: 30_000, connections: 256 }).compose(interceptors.decompress());
+    agent = new Agent({ connect: { timeout: connectMs }, keepAliveTimeout: 30_000, connections: 256 });
     agents.set(connectMs, agent);
   }
   return agent;
@@ -16,10 +17,48 @@ function agentFor(connectMs: number): Dispatcher {
 
 export type UpstreamResponse = Dispatcher.ResponseData;
 
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
+/**
+ * Providers (or proxies in front of them) may compress answers even unasked: the body is decoded before anyone
+ * parses it. (undici's own decompress interceptor is still experimental and warns on every process start.)
+ */
+function decoded(res: UpstreamResponse): UpstreamResponse {
+  const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const decoder = DECODERS[encoding];
+  if (!decoder) return res;
+  const body = pipeline(res.body, decoder(), () => undefined) as unknown as NodeJS.ReadWriteStream & AsyncIterable<Buffer>;
+  const bytes = async () => {
+    const parts: Buffer[] = [];
+    for await (const part of body) parts.push(part);
+    return Buffer.concat(parts);
+  };
+  const text = async () => (await bytes()).toString('utf8');
+  const headers = { ...res.headers };
+  delete headers['content-encoding'];
+  delete headers['content-length'];
+  return Object.assign(Object.create(res) as UpstreamResponse, {
+    headers,
+    body: Object.assign(body, {
+      text,
+      json: async () => JSON.parse(await text()),
+      arrayBuffer: async () => {
+        const b = await bytes();
+        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+      },
+    }),
+  });
+}
+
 /** Sends a request to the provider with the target's timeouts; network failures become gateway errors. */
 export async function callUpstream(req: UpstreamRequest, target: ProviderTarget, signal: AbortSignal): Promise<UpstreamResponse> {
   try {
-    return await request(req.url, {
+    return decoded(await request(req.url, {
       method: req.method,
       headers: req.headers,
       body: req.body,
@@ -27,7 +66,7 @@ export async function callUpstream(req: UpstreamRequest, target: ProviderTarget,
       dispatcher: agentFor(target.timeouts.connectMs),
       headersTimeout: target.timeouts.firstByteMs,
       bodyTimeout: target.timeouts.idleMs,
-    });
+    }));
   } catch (err) {
     throw upstreamFailure(err, target);
   }
@@ -58,8 +97,11 @@ export async function upstreamErrorAnswer(res: UpstreamResponse, adapter: Provid
   const status = res.statusCode;
   const text = (await res.body.text()).slice(0, MAX_ERROR_BODY);
   let message: string | undefined;
+  let code: string | undefined;
   try {
-    message = adapter.errorMessage(JSON.parse(text));
+    const json: unknown = JSON.parse(text);
+    message = adapter.errorMessage(json);
+    code = adapter.errorCode?.(json);
   } catch {
     message = undefined;
   }
@@ -71,5 +113,5 @@ export async function upstreamErrorAnswer(res: UpstreamResponse, adapter: Provid
   }
   const clientStatus = status >= 400 && status < 600 ? status : 502;
   const detail = message ?? `provider ${target.provider} answered HTTP ${status} without an error message`;
-  return new GatewayError(clientStatus, detail, status >= 500 ? 'upstream_error' : 'upstream_rejected', headers);
+  return new GatewayError(clientStatus, detail, code ?? (status >= 500 ? 'upstream_error' : 'upstream_rejected'), headers);
 }

@@ -7,7 +7,12 @@ import { join } from 'node:path';
  */
 export default function globalSetup(): void {
   const root = join(__dirname, '..', '..');
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
+      stdio: 'inherit',
+    });
+  } catch {
+    // scripts/test (and so CI) fails on type errors before jest starts; here, tsc has still emitted what it could
+    process.stderr.write('global-setup: tsc reported type errors (see above); tests run against what it emitted\n');
+  }
 }

@@ -6,6 +6,7 @@ import type { PluginDefinition } from '../plugin-definition';
 import { emitUsageEvent, usageEventFor } from '../usage-events';
 import { detectApi, errorFormatFor } from './api';
 import { GatewayError, errorBody } from './errors';
+import { sanitizeHeaderValues } from './header-values';
 import type { EarlyAnswer, Exchange, RelayStage } from './stage';
 import type { TicketBook } from './tickets';
 import { jsonDepthExceeds } from './json-depth';
@@ -225,8 +226,7 @@ export function writeAnswer(res: ServerResponse, answer: EarlyAnswer, extraHeade
   if (res.headersSent) return;
   res.writeHead(answer.status, {
     'content-type': 'application/json',
-    ...extraHeaders,
-    ...answer.headers,
+    ...sanitizeHeaderValues({ ...extraHeaders, ...answer.headers }),
     'content-length': Buffer.byteLength(answer.body),
   });
   res.end(answer.body);

@@ -228,6 +228,10 @@ export class Pipeline {
         if (!upstream.complete) res.destroy();
         resolve();
       });
+      // proxy_ignore_client_abort off (nginx's default): a client that goes away closes the upstream connection
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
     });
     req.receiveTime = req.elapsedMs() - receiveStart;
   }

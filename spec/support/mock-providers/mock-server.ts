@@ -157,6 +157,8 @@ interface ActiveFault {
 }
 
 export abstract class MockProviderServer {
+  /** Answers whose connection closed before they were complete (the client went away, or a cut fault). */
+  unfinishedAnswers = 0;
   /** Every request received, in arrival order. */
   readonly requests: RecordedRequest[] = [];
   private server: http.Server | undefined;
@@ -225,6 +227,9 @@ export abstract class MockProviderServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.on('close', () => {
+      if (!res.writableFinished) this.unfinishedAnswers++;
+    });
     try {
       const request = await recordable(req);
       this.requests.push(request);
