@@ -118,7 +118,7 @@ function vaultReferences(schema: AnySchema, value: unknown, path: PropertyKey[] 
   }
   const entries = Object.entries(value);
   if (def.type === 'object') {
-    return entries.flatMap(([key, item]) => (key in def.shape ? vaultReferences(def.shape[key], item, [...path, key]) : []));
+    return entries.flatMap(([key, item]) => (Object.hasOwn(def.shape, key) ? vaultReferences(def.shape[key], item, [...path, key]) : []));
   }
   if (def.type === 'record') return entries.flatMap(([key, item]) => vaultReferences(def.valueType, item, [...path, key]));
   return [];

@@ -87,7 +87,7 @@ export function schemaAtPath(schema: AnySchema, path: readonly PropertyKey[]): U
   let field = unwrapField(schema);
   for (const key of path) {
     const def = defOf(field.inner);
-    if (def.type === 'object' && typeof key === 'string' && key in def.shape) field = unwrapField(def.shape[key]);
+    if (def.type === 'object' && typeof key === 'string' && Object.hasOwn(def.shape, key)) field = unwrapField(def.shape[key]);
     else if (def.type === 'array' && typeof key === 'number') field = unwrapField(def.element);
     else if (def.type === 'record' && typeof key === 'string') field = unwrapField(def.valueType);
     else return undefined;
@@ -107,7 +107,7 @@ export function findUnknownKeys(schema: AnySchema, value: unknown, path: Propert
   if (def.type === 'object' && !Array.isArray(value)) {
     const allowsExtra = def.catchall !== undefined && defOf(def.catchall).type !== 'never';
     return Object.entries(value).flatMap(([key, child]) => {
-      if (key in def.shape) return findUnknownKeys(def.shape[key], child, [...path, key]);
+      if (Object.hasOwn(def.shape, key)) return findUnknownKeys(def.shape[key], child, [...path, key]);
       return allowsExtra ? [] : [{ path, key }];
     });
   }

@@ -1,5 +1,6 @@
 import { log, errorMessage } from '../logger';
 import { Pdk } from '../pdk';
+import { suiteRuntime } from '../suite-runtime';
 import type { PluginDefinition } from '../plugin-definition';
 import { parsePluginConfig, formatIssues } from '../config/normalize';
 import { kongSchemaFor } from '../config/zod-to-kong';
@@ -60,6 +61,10 @@ export class PluginServer {
       // diagnostics for tests and benchmarks (Kong never calls GetStatus)
       CpuMicros: cpuMicros(),
       Rss: process.memoryUsage.rss(),
+      Contexts: suiteRuntime().contexts.size,
+      Tickets: suiteRuntime().tickets.size,
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      Handles: (process as any)._getActiveHandles().length as number,
     }),
     GetPluginInfo: async (name: string) => {
       const def = this.plugins.get(name);
@@ -89,7 +94,8 @@ export class PluginServer {
     if (!def) throw new Error(`no plugin named ${String(arg?.Name)}`);
     let raw: unknown;
     try {
-      raw = JSON.parse(arg.Config);
+      // "__proto__" keys are dropped: no config can reach an object's prototype, whatever code merges it later
+      raw = JSON.parse(arg.Config, (key, value: unknown) => (key === '__proto__' ? undefined : value));
     } catch {
       throw new Error(`${def.name}: instance config is not valid JSON`);
     }

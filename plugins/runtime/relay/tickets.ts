@@ -23,6 +23,11 @@ export class TicketBook<T> {
     this.sweeper.unref();
   }
 
+  /** Tickets issued and not yet redeemed or expired (a soak test watches it stay flat). */
+  get size(): number {
+    return this.live.size;
+  }
+
   issue(value: T): string {
     const ticket = randomBytes(16).toString('base64url');
     this.live.set(ticket, { value, expiresAt: Date.now() + this.ttlMs });
