@@ -7,6 +7,7 @@ import { emitUsageEvent, usageEventFor } from '../usage-events';
 import { detectApi, errorFormatFor } from './api';
 import { GatewayError, errorBody } from './errors';
 import { sanitizeHeaderValues } from './header-values';
+import { checkRequestShape } from './request-shape';
 import type { EarlyAnswer, Exchange, RelayStage } from './stage';
 import type { TicketBook } from './tickets';
 import { jsonDepthExceeds } from './json-depth';
@@ -135,6 +136,7 @@ export class RelayServer {
     ex.body = parseJsonBody(ex.rawBody);
     ex.stream = ex.body?.stream === true;
     proxy.normalizeRequest?.(ex);
+    checkRequestShape(ex);
     for (const stage of stages) {
       const early = await stage.onRequest?.(ex);
       if (early) {
