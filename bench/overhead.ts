@@ -1,234 +1,188 @@
 /**
- * Gateway overhead, measured in one run against baselines in the same run (issue "Benchmarks"):
- *   direct   — the OpenAI mock called directly;
- *   baseline — through the Kong emulator with key-auth and no plugin of ours (upstream = the mock);
- *   proxy    — the same with llm-proxy (plugin server + relay);
- *   all      — the same with all five plugins.
- * For each: latency p50/p99 at concurrency 1, throughput at concurrency 16, plugin-server CPU per request (from the
- * server's own cpuUsage, via GetStatus) and RPCs per request (counted by the emulator). Load: autocannon.
+ * Gateway overhead, measured in one run against baselines in the same run (issue "Benchmarks"), for these paths:
+ *   direct    — the OpenAI mock called directly;
+ *   baseline  — through the Kong emulator with key-auth and no plugin of ours (upstream = the mock);
+ *   llm-proxy — llm-proxy alone (plugin server + relay); each other plugin with llm-proxy; all five.
+ * Traffic: non-streaming cache miss (a unique prompt per request), streaming, and cache hit (paths with the cache,
+ * exact mode, one repeated prompt). Figures: latency p50/p99 at concurrency 1 (autocannon), throughput at p99 ≤ the
+ * bound over concurrency steps, plugin-server CPU per request (its own cpuUsage via GetStatus), RPCs per request
+ * (counted by the emulator), and for streaming time to first token and inter-chunk gaps (plain undici client, mock
+ * with a fixed chunk delay). Writes bench/results/overhead.json; bench/overhead-summary.ts turns it into tables and a chart.
  *
- * Usage: node dist/bench/overhead.js [--seconds 5] [--out bench/results]
+ * Usage: node dist/bench/overhead.js [--quick] [--seconds 5] [--out bench/results]
  */
-import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KongEmulator } from '../spec/support/kong-emulator/emulator';
-import { RpcConnection } from '../spec/support/kong-emulator/rpc-client';
 import { OpenAiMock } from '../spec/support/mock-providers/openai-mock';
+import { CACHE_PLUGIN, CLIENT_HEADERS, perRequest, savedQueryCommand, SCENARIOS, startGateway, type Gateway, type QueryCommand, type Scenario } from './support/gateway';
+import { chatBody, runLoad, sendOnce, throughputAtBound, warmUp, type LoadTarget } from './support/load';
+import type { OverheadReport, PathFigures, RequestFigures, StreamingFigures, Unavailable } from './support/overhead-types';
+import { resultsDir } from './support/results';
+import { roundTripFloor } from './support/round-trip-floor';
+import { round } from './support/stats';
+import { measureStreaming } from './support/streaming';
 
-const BODY = JSON.stringify({
-  model: 'gpt-4o-mini',
-  messages: [
-    { role: 'system', content: 'You are a helpful assistant for the support team.' },
-    { role: 'user', content: 'Summarise the ticket: the customer cannot log in after resetting the password twice.' },
-  ],
-});
+const P99_BOUND_MS = 50;
+const CHUNK_DELAY_MS = 5;
 
-interface Figures {
-  p50_ms: number;
-  p99_ms: number;
-  rps_c1: number;
-  rps_c16: number;
-  p99_c16_ms: number;
-  server_cpu_us_per_request?: number;
-  rpcs_per_request?: number;
+interface Settings {
+  seconds: number;
+  concurrencies: number[];
+  streamRequests: number;
+  scenarios: Scenario[];
 }
 
-const ALL_FIVE = ['llm-pii-guard', 'llm-semantic-cache', 'llm-token-limit', 'llm-cost-attribution'];
+/** A quick run is a smoke check: the baseline, llm-proxy and all five only, short runs, two concurrency steps. */
+const QUICK_SCENARIOS = ['baseline', 'llm-proxy', 'all five'];
 
-function kongYaml(mockUrl: string, scenario: 'baseline' | 'proxy' | 'all'): string {
-  const ours =
-    scenario === 'baseline'
-      ? ''
-      : [
-          `          - name: llm-proxy\n            config: { provider: openai, base_url: "${mockUrl}/v1", auth: { api_key: bench-key } }`,
-          ...(scenario === 'all' ? ALL_FIVE.map((n) => `          - name: ${n}`) : []),
-        ].join('\n');
-  const url = scenario === 'baseline' ? mockUrl : 'http://127.0.0.1:65535';
-  return `_format_version: "3.0"
-services:
-  - name: llm
-    url: ${url}
-    routes:
-      - name: chat
-        paths: [/openai]
-        strip_path: true
-${ours ? `        plugins:\n${ours}\n` : ''}    plugins:
-      - name: key-auth
-        config: { key_names: [apikey], hide_credentials: true }
-consumers:
-  - username: bench
-    keyauth_credentials: [{ key: bench-consumer-key }]
-`;
+function settings(quick: boolean, seconds: string | undefined): Settings {
+  return quick
+    ? { seconds: Number(seconds ?? 1), concurrencies: [8, 32], streamRequests: 10, scenarios: SCENARIOS.filter((s) => QUICK_SCENARIOS.includes(s.name)) }
+    : { seconds: Number(seconds ?? 5), concurrencies: [8, 16, 24, 32], streamRequests: 100, scenarios: SCENARIOS };
 }
 
-async function load(url: string, connections: number, seconds: number, headers: Record<string, string>) {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    body: BODY,
-    headers: { 'content-type': 'application/json', ...headers },
-    connections,
-    duration: seconds,
-  });
-  if (result.errors > 0 || result.non2xx > 0) throw new Error(`load run had ${result.errors} errors and ${result.non2xx} non-2xx answers`);
-  return result;
+type Counters = Gateway['counters'];
+
+/** Concurrency-1 latency with the plugin work around it, then throughput at the p99 bound. */
+async function requestFigures(target: LoadTarget, s: Settings, counters: Counters): Promise<Omit<RequestFigures, 'added_vs_baseline' | 'added_vs_direct'>> {
+  const before = await counters();
+  const c1 = await runLoad(target, { connections: 1, seconds: s.seconds });
+  const after = await counters();
+  const throughput = await throughputAtBound(target, { concurrencies: s.concurrencies, seconds: s.seconds, p99BoundMs: P99_BOUND_MS });
+  return { c1, ...perRequest(before, after, c1.requests), throughput };
 }
 
-/** Counters read around the concurrency-1 run: what the plugin server spent and how many RPCs Kong made. */
-interface Probe {
-  read(): Promise<{ cpuMicros: number; rpcs: number }>;
+async function streamingFigures(target: LoadTarget, s: Settings, counters: Counters): Promise<Omit<StreamingFigures, 'ttft_overhead_ms' | 'gap_p99_overhead_ms'>> {
+  await measureStreaming(target, 2); // warm-up
+  const before = await counters();
+  const figures = await measureStreaming(target, s.streamRequests);
+  const after = await counters();
+  return { ...figures, ...perRequest(before, after, figures.requests) };
 }
 
-async function measure(url: string, seconds: number, headers: Record<string, string>, probe?: Probe): Promise<Figures> {
-  await load(url, 4, 1, headers); // warm-up
-  const before = await probe?.read();
-  const c1 = await load(url, 1, seconds, headers);
-  const after = await probe?.read();
-  const c16 = await load(url, 16, seconds, headers);
-  const requests = c1.requests.total;
-  return {
-    p50_ms: c1.latency.p50,
-    p99_ms: c1.latency.p99,
-    rps_c1: Math.round(c1.requests.average),
-    rps_c16: Math.round(c16.requests.average),
-    p99_c16_ms: c16.latency.p99,
-    ...(before && after
-      ? {
-          server_cpu_us_per_request: Math.round((after.cpuMicros - before.cpuMicros) / requests),
-          rpcs_per_request: Math.round(((after.rpcs - before.rpcs) / requests) * 10) / 10,
-        }
-      : {}),
-  };
+/** Fills the cache with the repeated prompt and checks that the next identical request is served from it. */
+async function primeCache(target: LoadTarget): Promise<string | undefined> {
+  const send = async () => String((await sendOnce(target))['x-cache-status'] ?? '');
+  await send();
+  for (let i = 0; i < 20; i++) {
+    if ((await send()) === 'Hit') return undefined;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 'n/a (no cache hit on a repeated prompt: plugin not ready)';
 }
 
-async function serverCpuMicros(socket: string): Promise<number> {
-  const conn = await RpcConnection.connect(socket);
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+
+/** One traffic kind's figures, or why they are missing: a failure is reported in its row and the run goes on. */
+async function attempt<T>(what: string, measure: () => Promise<T>): Promise<T | Unavailable> {
   try {
-    return ((await conn.call('plugin.GetStatus', null)) as { CpuMicros: number }).CpuMicros;
-  } finally {
-    conn.close();
+    return await measure();
+  } catch (err) {
+    console.error(`${what} failed: ${firstLine(err)}`);
+    return { unavailable: `failed: ${firstLine(err)}` };
   }
 }
 
-async function scenario(name: 'baseline' | 'proxy' | 'all', mockUrl: string, dir: string, seconds: number): Promise<Figures> {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, kongYaml(mockUrl, name));
-  const socketPath = join(dir, `${name}.sock`);
-  const kong = await KongEmulator.start({ config: file, pluginServer: { socketPath }, workers: 2 });
+async function measurePath(scenario: Scenario, mockUrl: string, dir: string, s: Settings, query: QueryCommand): Promise<PathFigures> {
+  const hasCache = scenario.plugins.includes(CACHE_PLUGIN);
+  let gateway: Gateway;
   try {
-    const url = `${kong.url}/openai/v1/chat/completions`;
-    // the baseline forwards the client's request as is, so the client carries the mock's key there
-    const headers = { apikey: 'bench-consumer-key', authorization: 'Bearer bench-key' };
-    if (name === 'baseline') return await measure(url, seconds, headers);
-    const probe: Probe = { read: async () => ({ cpuMicros: await serverCpuMicros(socketPath), rpcs: kong.rpcStats.total }) };
-    return await measure(url, seconds, headers, probe);
+    gateway = await startGateway(scenario, mockUrl, dir, query);
+  } catch (err) {
+    const reason: Unavailable = { unavailable: `n/a (${hasCache ? 'plugin not ready: ' : ''}${firstLine(err)})` };
+    return { plugins: scenario.plugins, miss: reason, streaming: reason, ...(hasCache ? { cache_hit: reason } : {}) };
+  }
+  try {
+    const counters = () => gateway.counters();
+    const miss = gateway.target(chatBody({ unique: true }));
+    const stream = gateway.target(chatBody({ unique: true, stream: true }));
+    const path: PathFigures = {
+      plugins: scenario.plugins,
+      miss: await attempt(`${scenario.name} miss`, async () => {
+        await warmUp(miss);
+        return { ...(await requestFigures(miss, s, counters)), added_vs_baseline: null, added_vs_direct: null };
+      }),
+      streaming: await attempt(`${scenario.name} streaming`, async () => ({
+        ...(await streamingFigures(stream, s, counters)),
+        ttft_overhead_ms: null,
+        gap_p99_overhead_ms: null,
+      })),
+    };
+    if (hasCache) {
+      const hit = gateway.target(chatBody({ unique: false }));
+      path.cache_hit = await attempt(`${scenario.name} cache hit`, async () => {
+        const notHitting = await primeCache(hit);
+        if (notHitting) return { unavailable: notHitting };
+        return { ...(await requestFigures(hit, s, counters)), added_vs_baseline: null, added_vs_direct: null };
+      });
+    }
+    return path;
   } finally {
-    await kong.stop();
+    await gateway.stop();
   }
 }
 
-/**
- * The floor of this machine: a 600-byte ping-pong with another process over a unix socket (Kong ↔ plugin server)
- * and over loopback TCP (Kong ↔ relay ↔ provider). Every figure above is a multiple of these.
- */
-async function roundTripFloor(dir: string): Promise<{ unix_rtt_us: number; tcp_rtt_us: number }> {
-  const echo = `const net=require('net');const s=net.createServer(c=>{c.setNoDelay(true);c.on('data',d=>c.write(d))});` +
-    `const a=process.argv[1];a.startsWith('/')?s.listen(a):s.listen(+a,'127.0.0.1',()=>{});s.on('listening',()=>process.stdout.write('up\\n'))`;
-  const rtt = async (address: string): Promise<number> => {
-    const child = spawn(process.execPath, ['-e', echo, address], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise((resolve) => child.stdout.once('data', resolve));
-    const socket = address.startsWith('/') ? net.createConnection(address) : net.createConnection(Number(address), '127.0.0.1');
-    socket.setNoDelay(true);
-    await new Promise((resolve) => socket.once('connect', resolve));
-    let answered: () => void = () => undefined;
-    socket.on('data', () => answered());
-    const payload = Buffer.alloc(600, 1);
-    const once = () => new Promise<void>((resolve) => ((answered = resolve), socket.write(payload)));
-    for (let i = 0; i < 300; i++) await once();
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < 3000; i++) await once();
-    const us = Number(process.hrtime.bigint() - started) / 1e3 / 3000;
-    socket.destroy();
-    child.kill();
-    return Math.round(us);
-  };
-  return { unix_rtt_us: await rtt(join(dir, 'rtt.sock')), tcp_rtt_us: await rtt('47199') };
+/** Fills in every path's overhead over the baseline and the direct call, all from this run. */
+function addOverheads(report: OverheadReport): void {
+  const baseline = report.paths.baseline?.miss;
+  const delta = (f: RequestFigures, base: RequestFigures) => ({ p50_ms: round(f.c1.p50_ms - base.c1.p50_ms), p99_ms: round(f.c1.p99_ms - base.c1.p99_ms) });
+  for (const path of Object.values(report.paths)) {
+    for (const f of [path.miss, path.cache_hit]) {
+      if (!f || 'unavailable' in f) continue;
+      f.added_vs_direct = delta(f, report.direct.miss);
+      if (baseline && !('unavailable' in baseline)) f.added_vs_baseline = delta(f, baseline);
+    }
+    if (!('unavailable' in path.streaming)) {
+      path.streaming.ttft_overhead_ms = round(path.streaming.ttft_p50_ms - report.direct.streaming.ttft_p50_ms);
+      path.streaming.gap_p99_overhead_ms = round(path.streaming.gap_p99_ms - report.direct.streaming.gap_p99_ms);
+    }
+  }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' }, out: { type: 'string' } } });
-  const seconds = Number(values.seconds ?? 5);
-  const out = values.out ?? join(__dirname, '..', '..', 'bench', 'results');
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, seconds: { type: 'string' }, out: { type: 'string' } } });
+  const quick = values.quick === true;
+  const s = settings(quick, values.seconds);
+  const out = values.out ?? resultsDir();
   const dir = mkdtempSync(join(tmpdir(), 'llm-bench-'));
-  const mock = new OpenAiMock({ apiKey: 'bench-key' });
+  const mock = new OpenAiMock({ apiKey: 'bench-key', chunkDelayMs: CHUNK_DELAY_MS });
   const { url: mockUrl } = await mock.start();
   try {
     const floor = await roundTripFloor(dir);
-    const results: Record<string, Figures> = {};
-    results.direct = await measure(`${mockUrl}/v1/chat/completions`, seconds, { authorization: 'Bearer bench-key' });
-    for (const name of ['baseline', 'proxy', 'all'] as const) results[name] = await scenario(name, mockUrl, dir, seconds);
-    const added = (name: string) => ({
-      p50_ms: +(results[name].p50_ms - results.baseline.p50_ms).toFixed(2),
-      p99_ms: +(results[name].p99_ms - results.baseline.p99_ms).toFixed(2),
-    });
-    const report = {
+    const query = await savedQueryCommand(dir);
+    const noPlugins = async () => undefined;
+    const direct = (body: string): LoadTarget => ({ url: `${mockUrl}/v1/chat/completions`, headers: { authorization: CLIENT_HEADERS.authorization }, body });
+    await warmUp(direct(chatBody({ unique: true })));
+    const report: OverheadReport = {
       date: new Date().toISOString(),
       machine: `${process.platform} ${process.arch}, node ${process.version}`,
-      seconds_per_run: seconds,
+      quick,
+      seconds_per_run: s.seconds,
+      concurrencies: s.concurrencies,
+      p99_bound_ms: P99_BOUND_MS,
+      stream: { requests_per_path: s.streamRequests, chunk_delay_ms: CHUNK_DELAY_MS },
       round_trip_floor: floor,
-      results,
-      added_latency_vs_baseline: { proxy: added('proxy'), all: added('all') },
+      direct: {
+        miss: { ...(await requestFigures(direct(chatBody({ unique: true })), s, noPlugins)), added_vs_baseline: null, added_vs_direct: null },
+        streaming: { ...(await streamingFigures(direct(chatBody({ unique: true, stream: true })), s, noPlugins)), ttft_overhead_ms: null, gap_p99_overhead_ms: null },
+      },
+      paths: {},
     };
+    for (const scenario of s.scenarios) {
+      const started = Date.now();
+      report.paths[scenario.name] = await measurePath(scenario, mockUrl, dir, s, query);
+      console.error(`== overhead: ${scenario.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    }
+    addOverheads(report);
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'overhead.json'), `${JSON.stringify(report, null, 2)}\n`);
-    const rows = Object.entries(results).map(
-      ([name, f]) =>
-        `| ${name} | ${f.p50_ms} | ${f.p99_ms} | ${f.rps_c1} | ${f.rps_c16} | ${f.p99_c16_ms} | ${f.server_cpu_us_per_request ?? '–'} | ${f.rpcs_per_request ?? '–'} |`,
-    );
-    const md = [
-      '| path | p50 ms (c=1) | p99 ms (c=1) | req/s (c=1) | req/s (c=16) | p99 ms (c=16) | plugin-server CPU µs/req | RPCs/req |',
-      '|---|---|---|---|---|---|---|---|',
-      ...rows,
-    ].join('\n');
-    const floorLine = `Round trip to another process on this machine: unix socket ${floor.unix_rtt_us} µs, loopback TCP ${floor.tcp_rtt_us} µs.`;
-    writeFileSync(join(out, 'overhead.md'), `${md}\n\n${floorLine}\n`);
-    console.log(floorLine);
-    writeFileSync(join(out, 'overhead.svg'), latencyChart(results));
-    console.log(md);
-    console.log(JSON.stringify(report.added_latency_vs_baseline));
+    console.error(`wrote ${join(out, 'overhead.json')}`);
   } finally {
     await mock.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A small bar chart of p50/p99 latency per path (SVG: no native graphics library needed). */
-function latencyChart(results: Record<string, Figures>): string {
-  const names = Object.keys(results);
-  const max = Math.max(1, ...names.map((n) => results[n].p99_ms));
-  const row = 36;
-  const width = 560;
-  const scale = (v: number) => (v / max) * (width - 170);
-  const bars = names
-    .map((n, i) => {
-      const y = 30 + i * row;
-      const f = results[n];
-      return [
-        `<text x="10" y="${y + 14}" font-size="13">${n}</text>`,
-        `<rect x="90" y="${y}" width="${scale(f.p99_ms).toFixed(1)}" height="12" fill="#f4a261"/>`,
-        `<rect x="90" y="${y + 13}" width="${scale(f.p50_ms).toFixed(1)}" height="12" fill="#2a9d8f"/>`,
-        `<text x="${(95 + scale(f.p99_ms)).toFixed(1)}" y="${y + 11}" font-size="11">p99 ${f.p99_ms} ms</text>`,
-        `<text x="${(95 + scale(f.p50_ms)).toFixed(1)}" y="${y + 24}" font-size="11">p50 ${f.p50_ms} ms</text>`,
-      ].join('');
-    })
-    .join('');
-  const height = 40 + names.length * row;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif"><text x="10" y="18" font-size="14" font-weight="bold">Latency at concurrency 1 (ms)</text>${bars}</svg>\n`;
 }
 
 main().catch((err: unknown) => {

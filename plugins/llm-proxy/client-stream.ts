@@ -1,7 +1,45 @@
 import type { ServerResponse } from 'node:http';
+import { completionToAnthropicMessage } from '../providers/anthropic/message';
 import { anthropicFrame, OpenAiToAnthropicStream } from '../providers/anthropic/stream-from-openai';
+import { completionToResponse } from '../providers/openai/responses/response';
+import { ChatToResponsesStream } from '../providers/openai/responses/stream';
 import { GatewayError, errorBody } from '../runtime/relay/errors';
-import type { ChatChunk, Exchange } from '../runtime/relay/stage';
+import type { ChatChunk, ChatCompletion, Exchange, Usage } from '../runtime/relay/stage';
+
+/** The API whose format the client's answer must have, whatever the provider: OpenAI chat, Anthropic or OpenAI Responses. */
+export type ClientApi = 'openai' | 'anthropic' | 'openai-responses';
+
+export function clientApi(ex: Exchange): ClientApi {
+  if (ex.inbound?.api === 'anthropic-messages') return 'anthropic';
+  return ex.inbound?.api === 'openai-responses' ? 'openai-responses' : 'openai';
+}
+
+/** A chat completion as the client's API answers it (an OpenAI chat client gets it as it is). */
+export function completionForClient(ex: Exchange, completion: ChatCompletion, usage: Usage | undefined): unknown {
+  switch (clientApi(ex)) {
+    case 'anthropic':
+      return completionToAnthropicMessage(completion, usage, ex.model ?? '');
+    case 'openai-responses':
+      return completionToResponse(completion, usage, ex.model ?? '', ex.inbound?.body ?? {});
+    default:
+      return completion;
+  }
+}
+
+/**
+ * The stream that writes OpenAI chat chunks in the client's API format (an OpenAI chat client also gets the
+ * provider's raw frames through it). `promptEstimate` is asked only for Anthropic's message_start.
+ */
+export function chunkClientStream(ex: Exchange, write: (frame: string) => void, promptEstimate: () => number): ClientStream {
+  switch (clientApi(ex)) {
+    case 'anthropic':
+      return anthropicTranslatedStream(ex, write, promptEstimate());
+    case 'openai-responses':
+      return responsesTranslatedStream(ex, write);
+    default:
+      return openAiClientStream(ex, write);
+  }
+}
 
 /** Writes a streamed answer in the client's API format. */
 export interface ClientStream {
@@ -48,6 +86,19 @@ export function anthropicTranslatedStream(ex: Exchange, write: (frame: string) =
     done: () => emit(converter.end(ex.usage)),
     error: (failure) => emit(converter.error(anthropicErrorType(failure.status), failure.message)),
     errorForwarded: () => void converter.error('api_error', ''),
+  };
+}
+
+/** OpenAI Responses events translated from OpenAI chat chunks (a client of `/v1/responses`). */
+export function responsesTranslatedStream(ex: Exchange, write: (frame: string) => void): ClientStream {
+  const converter = new ChatToResponsesStream(ex.model ?? '', ex.inbound?.body ?? {});
+  const emit = (out: string) => void (out && write(out));
+  return {
+    raw: () => undefined, // never: chat frames are parsed into chunks first
+    chunk: (c) => emit(converter.chunk(c)),
+    done: () => emit(converter.end(ex.usage)),
+    error: (failure) => emit(converter.error(failure.status, failure.message)),
+    errorForwarded: () => void converter.error(502, ''),
   };
 }
 

@@ -1,5 +1,6 @@
 import { anthropicRequestToOpenAi } from '../providers/anthropic/inbound-request';
 import type { PassThroughMemo } from '../providers/anthropic/passthrough';
+import { responsesRequestToChat } from '../providers/openai/responses/inbound-request';
 import type { Exchange } from '../runtime/relay/stage';
 
 /**
@@ -9,6 +10,13 @@ import type { Exchange } from '../runtime/relay/stage';
  * count_tokens is translated too (for the tokenizer) but keeps its own api: no stage treats it as a call.
  */
 export function normalizeInbound(ex: Exchange): void {
+  if (ex.api === 'openai-responses' && ex.body) {
+    // an OpenAI Responses request: the same, its answer rebuilt from the chat completion (see relay-stage.ts)
+    ex.inbound = { api: ex.api, body: ex.body };
+    ex.body = responsesRequestToChat(ex.body);
+    ex.api = 'openai-chat';
+    return;
+  }
   if ((ex.api !== 'anthropic-messages' && ex.api !== 'anthropic-count-tokens') || !ex.body) return;
   const { body, slots } = anthropicRequestToOpenAi(ex.body);
   const memo: PassThroughMemo = { snapshot: JSON.stringify(body), slots };

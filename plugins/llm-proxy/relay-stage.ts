@@ -1,67 +1,53 @@
 import type { ServerResponse } from 'node:http';
-import { completionToAnthropicMessage } from '../providers/anthropic/message';
 import { statusForClient } from '../providers/anthropic/errors';
-import { PROVIDERS } from '../providers/registry';
 import { sseDecoder } from '../providers/sse-decoder';
 import type { NativeCall, ProviderAdapter, ProviderTarget, StreamEventResult, StreamFilter, UpstreamRequest } from '../providers/types';
 import { GatewayError } from '../runtime/relay/errors';
 import type { ChatChunk, ChatCompletion, Exchange, RelayStage, Usage } from '../runtime/relay/stage';
 import { countTextTokens, estimatePromptTokens } from '../runtime/tokenizer';
 import { beforeAnswer, chainChunkHooks, transformCompletion } from './answer-hooks';
-import { anthropicRawStream, anthropicTranslatedStream, openAiClientStream, type ClientStream } from './client-stream';
+import { anthropicRawStream, chunkClientStream, clientApi, completionForClient, type ClientStream } from './client-stream';
 import { normalizeInbound } from './inbound';
+import { RawStreamText } from './streamed-text';
+import { retryAfterMs } from './routing/retry-policy';
+import { answerLogicalModels } from './routing/models-list';
+import { resolveRoute, runAttempts, withUpstreamInfo } from './routing/router';
+import { compileRoutingTable, type Route } from './routing/targets';
 import type { LlmProxyConfig } from './schema';
 import { callUpstream, upstreamErrorAnswer, upstreamFailure, type UpstreamResponse } from './upstream';
 
-export function resolveTarget(config: LlmProxyConfig, env: NodeJS.ProcessEnv = process.env): ProviderTarget {
-  const adapter = PROVIDERS[config.provider];
-  const baseUrl = config.base_url ?? adapter.defaultBaseUrl;
-  if (!baseUrl) throw new GatewayError(500, 'llm-proxy has no base_url for this provider', 'gateway_misconfigured');
-  const apiKey = config.auth.api_key ?? (config.auth.api_key_env ? env[config.auth.api_key_env] : undefined);
-  if (!apiKey && adapter.needsApiKey !== false) {
-    throw new GatewayError(500, 'llm-proxy has no provider API key configured (auth.api_key or auth.api_key_env)', 'provider_key_missing');
-  }
-  return {
-    provider: config.provider,
-    baseUrl,
-    apiKey,
-    model: config.model,
-    apiVersion: config.anthropic_version,
-    options: config.options,
-    timeouts: { connectMs: config.timeouts.connect_ms, firstByteMs: config.timeouts.first_byte_ms, idleMs: config.timeouts.idle_ms },
-  };
-}
-
 /** llm-proxy in the relay: sends the (possibly transformed) request to the provider and streams the answer back. */
 export function llmProxyStage(config: LlmProxyConfig): RelayStage {
-  const adapter = PROVIDERS[config.provider];
+  const table = compileRoutingTable(config);
   return {
     plugin: 'llm-proxy',
-    normalizeRequest: normalizeInbound,
+    normalizeRequest(ex) {
+      normalizeInbound(ex);
+      // before any stage reserves tokens or budget for it: a model the caller may not use is refused at once
+      if (ex.body && (ex.api === 'openai-chat' || ex.api === 'openai-embeddings')) resolveRoute(table, ex);
+    },
     async respond(ex, res) {
-      const target = resolveTarget(config);
-      ex.provider = target.provider;
-      if (config.response_headers) ex.responseHeaders['x-llm-provider'] = target.provider;
       const body = ex.body ?? {};
-      if (ex.inbound) ex.annotations.llm_proxy = { client_api: ex.inbound.api };
+      const annotation: Record<string, unknown> = (ex.annotations.llm_proxy = ex.inbound ? { client_api: ex.inbound.api } : {});
       switch (ex.api) {
         case 'openai-chat': {
           requirePost(ex);
-          ex.model = String(target.model ?? body.model ?? '');
-          const native = ex.inbound && adapter.nativeRequest?.(ex.inbound, body, target, ex.headers, ex.forwarded.query);
-          if (native) {
-            ex.annotations.llm_proxy = { client_api: ex.inbound!.api, pass_through: true };
-            return native.filter ? relayStream(ex, res, adapter, target, native.request, native.filter, config, native) : relayJson(ex, res, adapter, target, native.request, config, native);
-          }
-          const { request, filter } = adapter.chatRequest(body, target);
-          return filter ? relayStream(ex, res, adapter, target, request, filter, config) : relayJson(ex, res, adapter, target, request, config);
+          return relayRouted(ex, res, config, resolveRoute(table, ex), (adapter, target) => {
+            ex.model = String(target.model ?? body.model ?? '');
+            // the client's own request goes as it is to a provider of its API; any other provider gets a translation
+            const native = ex.inbound && adapter.nativeRequest?.(ex.inbound, body, target, ex.headers, ex.forwarded.query);
+            if (native) annotation.pass_through = true;
+            else delete annotation.pass_through;
+            return native ? { request: native.request, filter: native.filter, native } : adapter.chatRequest(body, target);
+          });
         }
         case 'anthropic-messages': // still in the client's format only when it had no body to translate
+        case 'openai-responses':
           requirePost(ex);
           throw new GatewayError(400, 'request body is required', 'missing_body');
         case 'anthropic-count-tokens': {
           requirePost(ex);
-          const model = String(target.model ?? body.model ?? '');
+          const model = String((table.logical.get(String(body.model)) ?? table.implicit).targets[0].config.model ?? body.model ?? '');
           const answer = JSON.stringify({ input_tokens: estimatePromptTokens(body, model).tokens });
           ex.status = 200;
           beforeAnswer(ex);
@@ -70,10 +56,13 @@ export function llmProxyStage(config: LlmProxyConfig): RelayStage {
         }
         case 'openai-embeddings':
           requirePost(ex);
-          ex.model = String(target.model ?? body.model ?? '');
-          return relayJson(ex, res, adapter, target, adapter.embeddingsRequest(body, target), config);
+          return relayRouted(ex, res, config, resolveRoute(table, ex), (adapter, target) => {
+            ex.model = String(target.model ?? body.model ?? '');
+            return { request: adapter.embeddingsRequest(body, target) };
+          });
         case 'openai-models':
-          return relayJson(ex, res, adapter, target, adapter.modelsRequest(target), config);
+          if (table.logical.size > 0) return answerLogicalModels(ex, res, table);
+          return relayRouted(ex, res, config, table.implicit, (adapter, target) => ({ request: adapter.modelsRequest(target) }));
         default:
           throw new GatewayError(404, `no LLM API at path ${ex.forwarded.path}`, 'unknown_api');
       }
@@ -86,12 +75,74 @@ function requirePost(ex: Exchange): void {
   if (!ex.body) throw new GatewayError(400, 'request body is required', 'missing_body');
 }
 
+/** One attempt's call: the request built for the chosen target, how to read its stream, its pass-through. */
+interface UpstreamCall {
+  request: UpstreamRequest;
+  filter?: StreamFilter;
+  native?: NativeCall;
+}
+
+/** A target that answered well, before anything is written to the client. */
+interface OpenedCall {
+  adapter: ProviderAdapter;
+  target: ProviderTarget;
+  call: UpstreamCall;
+  upstream: UpstreamResponse;
+  /** Stops the provider's stream (a stage ended the answer). */
+  abort: AbortController;
+  /** A JSON answer is read within the attempt, so that a cut or malformed body can still fail over. */
+  raw?: Buffer;
+  json?: unknown;
+}
+
+/**
+ * The attempt loop around one client request: each attempt builds the request for its target (a translation when
+ * the target's provider does not speak the client's API) and opens it; only the attempt that succeeds is written.
+ */
+async function relayRouted(
+  ex: Exchange,
+  res: ServerResponse,
+  config: LlmProxyConfig,
+  route: Route,
+  build: (adapter: ProviderAdapter, target: ProviderTarget) => UpstreamCall,
+): Promise<void> {
+  const opened = await runAttempts(ex, route, config, (t, target, signal) => openCall(ex, t.adapter, target, build(t.adapter, target), signal));
+  try {
+    const call = opened.value;
+    await (call.call.filter ? relayStream(ex, res, call, config) : relayJson(ex, res, call, config));
+    opened.finish(ex.error?.code);
+  } catch (err) {
+    opened.finish(err instanceof GatewayError ? err.code : 'internal_error');
+    throw err;
+  }
+}
+
+async function openCall(ex: Exchange, adapter: ProviderAdapter, target: ProviderTarget, call: UpstreamCall, signal: AbortSignal): Promise<OpenedCall> {
+  const abort = new AbortController();
+  const upstream = await openUpstream({ signal: AbortSignal.any([signal, abort.signal]), errorFormat: ex.errorFormat }, adapter, target, call.request);
+  if (call.filter) return { adapter, target, call, upstream, abort };
+  let raw: Buffer;
+  try {
+    raw = Buffer.from(await upstream.body.arrayBuffer());
+  } catch (err) {
+    throw upstreamFailure(err, target);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new GatewayError(502, `provider ${target.provider} sent a malformed JSON answer`, 'upstream_malformed');
+  }
+  return { adapter, target, call, upstream, abort, raw, json };
+}
+
 async function openUpstream(ex: Pick<Exchange, 'signal' | 'errorFormat'>, adapter: ProviderAdapter, target: ProviderTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
   const upstream = await callUpstream(request, target, ex.signal);
   if (upstream.statusCode >= 400) {
+    const wait = retryAfterMs(upstream.headers);
     const err = await upstreamErrorAnswer(upstream, adapter, target);
     const status = statusForClient(err.status, ex.errorFormat);
-    throw status === err.status ? err : new GatewayError(status, err.message, err.code, err.headers);
+    throw withUpstreamInfo(status === err.status ? err : new GatewayError(status, err.message, err.code, err.headers), upstream.statusCode, wait);
   }
   return upstream;
 }
@@ -105,32 +156,12 @@ function usageHeaders(usage: Usage | undefined): Record<string, string> {
   };
 }
 
-/** The client speaks Anthropic's API (its answer must be in that format), whatever the provider. */
-const anthropicClient = (ex: Exchange) => ex.inbound?.api === 'anthropic-messages';
 
-async function relayJson(
-  ex: Exchange,
-  res: ServerResponse,
-  adapter: ProviderAdapter,
-  target: ProviderTarget,
-  request: UpstreamRequest,
-  config: LlmProxyConfig,
-  native?: NativeCall,
-): Promise<void> {
-  const upstream = await openUpstream(ex, adapter, target, request);
-  let raw: Buffer;
-  try {
-    raw = Buffer.from(await upstream.body.arrayBuffer());
-  } catch (err) {
-    throw upstreamFailure(err, target);
-  }
+async function relayJson(ex: Exchange, res: ServerResponse, opened: OpenedCall, config: LlmProxyConfig): Promise<void> {
+  const { adapter, target, upstream, json } = opened;
+  const native = opened.call.native;
+  let raw = opened.raw!;
   ex.firstByteAt ??= Date.now();
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new GatewayError(502, `provider ${target.provider} sent a malformed JSON answer`, 'upstream_malformed');
-  }
   ex.usage = adapter.usageFromBody(json);
   const model = (json as { model?: unknown } | null)?.model;
   if (typeof model === 'string') ex.model = model;
@@ -139,15 +170,22 @@ async function relayJson(
     const completion = native.toCompletion(json);
     if (completion && transformCompletion(ex, completion)) answer = native.applyCompletion(json, completion);
   } else if (ex.api === 'openai-chat') {
-    const translates = adapter.completionFromBody !== undefined || anthropicClient(ex);
-    const completion = adapter.completionFromBody ? adapter.completionFromBody(json) : isCompletion(json) ? json : undefined;
+    const translates = adapter.completionFromBody !== undefined || clientApi(ex) !== 'openai';
+    const completion = adapter.completionFromBody ? adapter.completionFromBody(json, ex.model ?? '') : isCompletion(json) ? json : undefined;
     // an OpenAI client gets whatever an OpenAI-compatible server answered; a translation needs a completion
     if (!completion && translates) throw new GatewayError(502, `provider ${target.provider} sent an answer that is not a chat completion`, 'upstream_malformed');
     if (completion) {
       const touched = transformCompletion(ex, completion);
-      if (anthropicClient(ex)) answer = completionToAnthropicMessage(completion, ex.usage, ex.model ?? '');
+      if (clientApi(ex) !== 'openai') answer = completionForClient(ex, completion, ex.usage);
       else if (translates || touched) answer = completion;
     }
+  } else if (ex.api === 'openai-embeddings' && adapter.embeddingsFromBody) {
+    // a provider with its own embeddings shape (Cohere): the client gets OpenAI's list
+    answer = adapter.embeddingsFromBody(json, ex.body ?? {}, ex.model ?? '');
+    if (answer === undefined) throw new GatewayError(502, `provider ${target.provider} sent an answer that is not an embeddings list`, 'upstream_malformed');
+  } else if (ex.api === 'openai-models' && adapter.modelsFromBody) {
+    answer = adapter.modelsFromBody(json);
+    if (answer === undefined) throw new GatewayError(502, `provider ${target.provider} sent an answer that is not a model list`, 'upstream_malformed');
   }
   if (answer !== undefined) raw = Buffer.from(JSON.stringify(answer));
   const contentType = answer === undefined ? String(upstream.headers['content-type'] ?? 'application/json') : 'application/json';
@@ -170,19 +208,11 @@ async function relayJson(
  * stage looks at chunks (OpenAI → OpenAI, Anthropic pass-through); otherwise they become OpenAI chunks, pass the
  * stages' chunk hooks and are written in the client's format.
  */
-async function relayStream(
-  ex: Exchange,
-  res: ServerResponse,
-  adapter: ProviderAdapter,
-  target: ProviderTarget,
-  request: UpstreamRequest,
-  providerFilter: StreamFilter,
-  config: LlmProxyConfig,
-  native?: NativeCall,
-): Promise<void> {
-  const upstreamAbort = new AbortController();
-  const signal = AbortSignal.any([ex.signal, upstreamAbort.signal]);
-  const upstream = await openUpstream({ signal, errorFormat: ex.errorFormat }, adapter, target, request);
+async function relayStream(ex: Exchange, res: ServerResponse, opened: OpenedCall, config: LlmProxyConfig): Promise<void> {
+  const { adapter, target, upstream } = opened;
+  const { native } = opened.call;
+  const providerFilter = opened.call.filter!;
+  const upstreamAbort = opened.abort;
   if (config.response_headers && ex.model) ex.responseHeaders['x-llm-model'] = ex.model;
   ex.status = upstream.statusCode;
   beforeAnswer(ex);
@@ -200,16 +230,15 @@ async function relayStream(
   };
   // Raw frames are in the provider's format: the OpenAI one, or Anthropic's own when passing through.
   const rawFormat = native ? 'anthropic' : 'openai';
-  const clientFormat = anthropicClient(ex) ? 'anthropic' : 'openai';
+  const clientFormat = clientApi(ex);
   const passRaw = !hooks && rawFormat === clientFormat;
   const filter = native && !passRaw && native.translatingFilter ? native.translatingFilter() : providerFilter;
   const client: ClientStream =
-    clientFormat === 'openai'
-      ? openAiClientStream(ex, write)
-      : passRaw
-        ? anthropicRawStream(write)
-        : anthropicTranslatedStream(ex, write, estimatePromptTokens(ex.body ?? {}, ex.model ?? '').tokens);
+    passRaw && clientFormat === 'anthropic'
+      ? anthropicRawStream(write)
+      : chunkClientStream(ex, write, () => estimatePromptTokens(ex.body ?? {}, ex.model ?? '').tokens);
   let streamedText = '';
+  const rawText = new RawStreamText(); // raw frames, read only if the stream breaks off without usage
   let finished = false;
   let stopped = false;
 
@@ -249,6 +278,7 @@ async function relayStream(
       return;
     }
     if (passRaw && !out.chunks) {
+      rawText.add(data);
       if (out.forward) client.raw(out.forward);
       if (out.done || data === '[DONE]') finished = true;
       return;
@@ -274,14 +304,18 @@ async function relayStream(
     // a translated stream always ends well-formed, even when the provider ended it without its end marker
     if (!passRaw && !finished && !stopped) finish();
   } catch (err) {
-    if (stopped || finished) return void res.end(); // our own abort after a stage stopped the answer
-    const failure = upstreamFailure(err, target);
-    ex.error = { code: failure.code, message: failure.message };
-    if (failure.code !== 'client_closed' && !res.destroyed) {
-      // A well-formed last event the SDKs surface as an error, then a clean end of the stream.
-      client.error(new GatewayError(statusForClient(failure.status, ex.errorFormat), `stream interrupted: ${failure.message}`, failure.code));
-    }
+    if (!stopped && !finished) {
+      const failure = upstreamFailure(err, target);
+      ex.error = { code: failure.code, message: failure.message };
+      if (failure.code !== 'client_closed' && !res.destroyed) {
+        // A well-formed last event the SDKs surface as an error, then a clean end of the stream.
+        client.error(new GatewayError(statusForClient(failure.status, ex.errorFormat), `stream interrupted: ${failure.message}`, failure.code));
+      }
+    } // else: our own abort after a stage stopped the answer
   }
+  // a stream that broke off (client gone, provider cut or erred) was still used and paid for up to there: counted
+  // by us when the provider reported nothing
+  ex.usage ??= estimatedUsage(ex, streamedText + rawText.text());
   res.end();
 }
 

@@ -1,18 +1,14 @@
 import { z } from 'zod';
 import { providerOptionsSchema } from '../providers/options';
-import { PROVIDERS as ADAPTERS } from '../providers/registry';
+import { authSchema, circuitBreakerSchema, logicalModelSchema, providerField, queueSchema, retriesSchema, totalTimeoutField } from './routing/schema';
 
-const secret = { kong: { referenceable: true, encrypted: true } };
 const referenceable = { kong: { referenceable: true } };
 
-export const PROVIDERS = Object.keys(ADAPTERS) as [string, ...string[]];
+export { PROVIDERS } from './routing/schema';
 
 export const llmProxySchema = z
   .object({
-    provider: z
-      .enum(PROVIDERS)
-      .default('openai')
-      .describe('Upstream provider API: openai; openai-compatible for Ollama, vLLM, llama.cpp and similar servers (needs base_url); anthropic (Messages API).'),
+    provider: providerField.default('openai'),
     base_url: z
       .string()
       .url()
@@ -30,22 +26,7 @@ export const llmProxySchema = z
       .default('2023-06-01')
       .describe('anthropic-version header sent to an anthropic provider (a client passing its own Anthropic requests through keeps its version).'),
     options: providerOptionsSchema.prefault({}).describe('Provider-specific settings (Azure, Bedrock, Vertex AI).'),
-    auth: z
-      .object({
-        api_key: z
-          .string()
-          .min(1)
-          .optional()
-          .describe('Provider API key sent upstream. Use a Kong vault reference such as {vault://env/openai-api-key}; clients never send it.')
-          .meta(secret),
-        api_key_env: z
-          .string()
-          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-          .optional()
-          .describe('Name of an environment variable of the plugin-server process holding the provider API key (used when api_key is unset).'),
-      })
-      .prefault({})
-      .describe('How the gateway authenticates to the provider. The client\'s own credentials are never forwarded upstream.'),
+    auth: authSchema,
     timeouts: z
       .object({
         connect_ms: z.number().int().min(1).max(600_000).default(10_000).describe('Time allowed to connect to the provider, in milliseconds.'),
@@ -63,6 +44,7 @@ export const llmProxySchema = z
           .max(3_600_000)
           .default(120_000)
           .describe('Longest silence allowed between two pieces of the provider\'s answer, in milliseconds.'),
+        total_ms: totalTimeoutField,
       })
       .prefault({})
       .describe('Timeouts of the upstream call; long generations are allowed, stuck ones are cut.'),
@@ -86,11 +68,41 @@ export const llmProxySchema = z
       .boolean()
       .default(true)
       .describe('Add X-LLM-* headers (provider, model, token usage) to answers so that Kong logging plugins record them.'),
+    models: z
+      .array(logicalModelSchema)
+      .default([])
+      .describe('Logical model names clients may use, each served by its own targets. Empty: the top-level provider serves every model.'),
+    allow_unknown_models: z
+      .boolean()
+      .default(false)
+      .describe('With models set: a model that is not a logical name goes to the top-level provider instead of answering 404.'),
+    retries: retriesSchema,
+    circuit_breaker: circuitBreakerSchema,
+    queue: queueSchema,
   })
   .superRefine((config, ctx) => {
     if (config.provider === 'openai-compatible' && !config.base_url) {
       ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'base_url is required when provider is openai-compatible' });
     }
+    const names = new Set<string>();
+    config.models.forEach((model, m) => {
+      if (names.has(model.name)) ctx.addIssue({ code: 'custom', path: ['models', m, 'name'], message: `logical model ${model.name} is defined twice` });
+      names.add(model.name);
+      const targetNames = new Set<string>();
+      model.targets.forEach((target, t) => {
+        if (target.provider === 'openai-compatible' && !target.base_url) {
+          ctx.addIssue({ code: 'custom', path: ['models', m, 'targets', t, 'base_url'], message: 'base_url is required when provider is openai-compatible' });
+        }
+        const name = target.name ?? `${target.provider}/${target.model ?? '*'}`;
+        if (targetNames.has(name)) ctx.addIssue({ code: 'custom', path: ['models', m, 'targets', t, 'name'], message: `target name ${name} is used twice; give the targets distinct names` });
+        targetNames.add(name);
+      });
+      model.rules.forEach((rule, r) => {
+        for (const name of rule.targets) {
+          if (!targetNames.has(name)) ctx.addIssue({ code: 'custom', path: ['models', m, 'rules', r, 'targets'], message: `rule names target ${name}, which ${model.name} does not have` });
+        }
+      });
+    });
   });
 
 export type LlmProxyConfig = z.infer<typeof llmProxySchema>;

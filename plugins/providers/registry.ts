@@ -1,4 +1,9 @@
 import { anthropic } from './anthropic';
+import { azure } from './azure';
+import { bedrock } from './bedrock';
+import { cohere } from './cohere';
+import { gemini, vertex } from './gemini';
+import { mistral } from './mistral';
 import { openAiCompatible, openai } from './openai';
 import type { ProviderAdapter } from './types';
 
@@ -7,4 +12,10 @@ export const PROVIDERS: Record<string, ProviderAdapter> = {
   openai,
   'openai-compatible': openAiCompatible('openai-compatible', undefined, false),
   anthropic,
+  azure,
+  mistral,
+  cohere,
+  gemini,
+  vertex,
+  bedrock,
 };

@@ -86,8 +86,14 @@ export interface ProviderAdapter {
   usageFromBody(json: unknown): Usage | undefined;
   /** The provider's error message in a parsed error body, if it has one. */
   errorMessage(json: unknown): string | undefined;
-  /** The provider's JSON chat answer as an OpenAI chat completion; absent = it already is one. */
-  completionFromBody?(json: unknown): ChatCompletion | undefined;
+  /** A provider error code the client should see instead of the generic one (Azure's `content_filter`). */
+  errorCode?(json: unknown): string | undefined;
+  /** The provider's JSON embeddings answer as OpenAI's embeddings list for the client's `request`; absent = it already is one. */
+  embeddingsFromBody?(json: unknown, request: Record<string, unknown>, model: string): unknown;
+  /** The provider's JSON model list as OpenAI's model list; absent = it already is one. */
+  modelsFromBody?(json: unknown): unknown;
+  /** The provider's JSON chat answer as an OpenAI chat completion (`model`: the request's, for answers without one); absent = it already is one. */
+  completionFromBody?(json: unknown, model: string): ChatCompletion | undefined;
   /**
    * The client's request in this provider's own API (`inbound.api`), with the stages' edits of the OpenAI-shaped
    * `body` applied back; undefined when this provider does not speak that API.

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { log } from './logger';
+import { attemptMetrics } from './observability/attempt-metrics';
 import { onUsageEvent, type UsageEvent } from './usage-events';
 import type { SinkStats } from './usage-sinks/sink';
 
@@ -22,6 +23,7 @@ export class SuiteMetrics {
   private readonly piiEntities: Counter;
   readonly relayRejections: Counter;
   private readonly unsubscribe: () => void;
+  private readonly recordAttempts: (e: UsageEvent) => void;
 
   /** Prometheus text of plugins that keep their own series (appended to the exposition). */
   private readonly extraTexts: (() => string)[];
@@ -85,6 +87,7 @@ export class SuiteMetrics {
       },
     });
     registerUsageSinkMetrics(this.registry, usageSinks);
+    this.recordAttempts = attemptMetrics(this.registry);
     this.unsubscribe = onUsageEvent((e) => this.record(e));
   }
 
@@ -111,6 +114,7 @@ export class SuiteMetrics {
       const decision = typeof a.decision === 'string' ? a.decision : rule ? 'rejected' : 'allowed';
       this.decisions.inc({ plugin, decision, rule });
     }
+    this.recordAttempts(e);
     if (!e.provider) return;
     this.requests.inc(labels);
     if (e.usage) {

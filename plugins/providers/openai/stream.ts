@@ -27,7 +27,8 @@ export class OpenAiChatStreamFilter implements StreamFilter {
       return { forward: frame };
     }
     const result: StreamEventResult = { forward: frame };
-    if (!this.modelSeen && typeof chunk.model === 'string') {
+    // Azure's first chunk (prompt_filter_results) has an empty model: wait for the real one
+    if (!this.modelSeen && typeof chunk.model === 'string' && chunk.model !== '') {
       this.modelSeen = true;
       result.model = chunk.model;
     }

@@ -8,8 +8,10 @@ import { parseArgs } from 'node:util';
 import { PLUGINS } from '../../registry';
 import { pluginInfo } from '../protocol/plugin-server';
 import { runReport } from './report';
+import { runTop } from './top';
 import { runValidate } from './validate';
 import { serve } from './serve';
+import { runCache } from '../../llm-semantic-cache/cli';
 
 const USAGE = `kong-llm — the LLM plugin suite's plugin server and tools
 
@@ -17,6 +19,9 @@ const USAGE = `kong-llm — the LLM plugin suite's plugin server and tools
   kong-llm dump [--plugin NAME]                   print plugin info JSON (Kong's pluginserver query_cmd)
   kong-llm validate FILE...                       check the llm-* plugin configs in decK/kong.yaml files offline
   kong-llm report [options]                       spend by consumer, team, model, route or tag (kong-llm report --help)
+  kong-llm cache eval FILE [options]              semantic cache false-hit rate and recall on labelled pairs
+  kong-llm cache purge [options]                  empty the semantic cache (kong-llm cache for options)
+  kong-llm top (--url URL | --events FILE)        at-a-glance summary of recent traffic (kong-llm top --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -40,8 +45,13 @@ async function main(argv: string[]): Promise<number> {
       if (positionals.length === 0) throw new UsageError('validate needs at least one file');
       return runValidate(positionals, PLUGINS, { log: (s) => process.stdout.write(`${s}\n`), error: (s) => process.stderr.write(`${s}\n`) });
     }
+    case 'cache':
+      return runCache(rest, { log: (s) => process.stdout.write(`${s}\n`), error: (s) => process.stderr.write(`${s}\n`) });
     case 'report':
       return runReport(rest, { log: (s) => process.stdout.write(`${s}\n`), error: (s) => process.stderr.write(`${s}\n`) });
+    case 'top':
+    case 'summary':
+      return runTop(rest, { log: (s) => process.stdout.write(`${s}\n`), error: (s) => process.stderr.write(`${s}\n`) });
     case undefined:
     case '-h':
     case '--help':

@@ -1,6 +1,4 @@
 import { PLUGINS } from '../../registry';
-import { costMetricsText } from '../../llm-cost-attribution/metrics';
-import { tokenLimitMetricsText } from '../../llm-token-limit/metrics';
 import { closeWebhookSenders } from '../../llm-cost-attribution/webhook';
 import { log, errorMessage } from '../logger';
 import { PluginServer } from '../protocol/plugin-server';
@@ -11,6 +9,9 @@ import { closePluginStores } from '../store/plugin-store';
 import { installUsageLogFromEnv } from '../usage-events';
 import { installUsageSinksFromEnv } from '../usage-sinks/from-env';
 import { SuiteMetrics, serveMetrics } from '../metrics';
+import { startDashboardFromEnv } from '../observability/dashboard-server';
+import { PLUGIN_METRICS_TEXTS } from '../observability/metric-sources';
+import { installTracingFromEnv } from '../observability/tracing';
 
 export interface ServeOptions {
   socketPath: string;
@@ -23,13 +24,15 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const runtime = suiteRuntime();
   const usageLog = installUsageLogFromEnv();
   const usageSinks = installUsageSinksFromEnv();
+  const tracing = installTracingFromEnv();
   const server = new PluginServer(PLUGINS, { eventTimeoutMs: opts.eventTimeoutMs ?? (Number(process.env.LLM_EVENT_TIMEOUT_MS) || 60_000) });
   const relay = new RelayServer(runtime.tickets, PLUGINS, { port: opts.relayPort });
   runtime.relay = await relay.listen();
   const listener = new RpcListener(opts.socketPath, server.methods);
   await listener.listen();
-  const metrics = new SuiteMetrics(() => runtime.tickets.rejections, [costMetricsText, tokenLimitMetricsText], () => usageSinks.stats());
+  const metrics = new SuiteMetrics(() => runtime.tickets.rejections, PLUGIN_METRICS_TEXTS, () => usageSinks.stats());
   const metricsServer = await startMetrics(metrics);
+  const dashboard = await startDashboardFromEnv();
   log.info('plugin server ready', { pid: process.pid, plugins: PLUGINS.length, relay_port: runtime.relay.port });
 
   let stopping = false;
@@ -40,11 +43,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
     try {
       await listener.close();
       metricsServer?.close();
+      await dashboard?.close();
       metrics.close();
       const graceMs = Number(process.env.LLM_SHUTDOWN_GRACE_MS) || 5_000;
       await relay.close(graceMs);
       await usageSinks.flush(graceMs); // the relay's last usage events
       await usageSinks.close();
+      await tracing?.shutdown(); // exports the last spans
       server.close();
       closeWebhookSenders();
       await closePluginStores();

@@ -4,6 +4,7 @@
  */
 export type InboundApi =
   | 'openai-chat'
+  | 'openai-responses'
   | 'openai-embeddings'
   | 'openai-models'
   | 'anthropic-messages'
@@ -17,6 +18,7 @@ const SUFFIXES: [string, InboundApi][] = [
   ['/messages/count_tokens', 'anthropic-count-tokens'],
   ['/messages', 'anthropic-messages'],
   ['/chat/completions', 'openai-chat'],
+  ['/responses', 'openai-responses'],
   ['/embeddings', 'openai-embeddings'],
   ['/models', 'openai-models'],
 ];

@@ -109,10 +109,51 @@ export const PiiAnnotationSchema = z
 
 export const LlmProxyAnnotationSchema = z
   .looseObject({
-    client_api: z.string().describe('the API the client called when it differs from the one handled (e.g. anthropic-messages)'),
+    client_api: z.string().optional().describe('the API the client called when it differs from the one handled (e.g. anthropic-messages)'),
     pass_through: z.boolean().optional().describe('the request went to the provider in its own format, untranslated'),
+    logical_model: z.string().optional().describe('the logical model name the client asked for, when it named one'),
+    target: z.string().optional().describe('the name of the target that served the request'),
+    attempts: z
+      .array(
+        z.looseObject({
+          target: z.string().describe('target name (default <provider>/<model>)'),
+          provider: z.string(),
+          model: z.string().optional(),
+          status: z.number().int().describe('the provider\'s HTTP status, or the gateway\'s for a failure without one (timeout, reset, queue)'),
+          latency_ms: z.number().nonnegative(),
+          reason: z.string().describe('ok, or the error code of the failure (upstream_timeout, upstream_unreachable, upstream_error, queue_timeout…)'),
+        }),
+      )
+      .optional()
+      .describe('every attempt of the request, in order (retries and fallbacks)'),
   })
   .describe('Added by llm-proxy');
+
+export const CacheAnnotationSchema = z
+  .looseObject({
+    status: z.enum(['hit', 'miss', 'bypass', 'refresh']),
+    kind: z.enum(['exact', 'semantic']).optional().describe('how a hit was found'),
+    reason: z
+      .enum(['no_store', 'n_above_1', 'temperature', 'tool_turn', 'no_consumer', 'no_messages', 'store_unavailable', 'embed_failed'])
+      .optional()
+      .describe('why the cache was bypassed (or, embed_failed, why a miss was exact-only)'),
+    partition: z.string().optional().describe('hash of the partition (route, model, parameters, context, who shares): kong-llm cache purge --partition'),
+    similarity: z.number().optional().describe('cosine similarity of a hit (1 for an exact hit)'),
+    age_s: count.optional().describe('age of the served answer in seconds'),
+    guard_rejected: z
+      .looseObject({ similarity: z.number(), reason: z.string() })
+      .optional()
+      .describe('the best candidate above the threshold that the prompt guards refused'),
+    lookup_ms: z.number().optional(),
+    tokens_saved: count.optional().describe('provider tokens the hit did not spend (the original call’s prompt + completion)'),
+    prompt_tokens_saved: count.optional(),
+    completion_tokens_saved: count.optional(),
+    cost_saved_usd: usdString.optional(),
+    micro_usd_saved: count.optional(),
+    stored: z.boolean().optional().describe('after a miss or refresh: whether the answer was cached'),
+    not_stored: z.string().optional().describe('why not: error, tool_call, incomplete_stream, cancelled, content_filter, too_large, request_changed, …'),
+  })
+  .describe('Added by llm-semantic-cache');
 
 /** The fields the relay sets; each plugin adds its own key (typed by the plugin, so `unknown` here). */
 const UsageEventCoreSchema = z.looseObject({
@@ -144,6 +185,7 @@ export const UsageEventSchema = UsageEventCoreSchema.extend({
   cost: CostAnnotationSchema.optional(),
   pii: PiiAnnotationSchema.optional(),
   llm_proxy: LlmProxyAnnotationSchema.optional(),
+  cache: CacheAnnotationSchema.optional(),
 }).meta({
   title: 'LLM plugin suite usage event',
   description: 'One record per request the suite handled, including rejections and cache hits. Never contains prompt or answer text.',

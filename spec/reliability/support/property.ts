@@ -4,6 +4,8 @@ import fc from 'fast-check';
  * Fixed by default so that CI is reproducible; FUZZ_SEED=random explores new cases, FUZZ_SEED=<n> replays a report.
  */
 const seed = process.env.FUZZ_SEED === 'random' ? undefined : Number(process.env.FUZZ_SEED ?? 20261123);
+/** scripts/reliability multiplies the number of cases (FUZZ_RUNS_FACTOR=5). */
+const runsFactor = Math.max(1, Number(process.env.FUZZ_RUNS_FACTOR) || 1);
 
 /**
  * fc.assert with a bounded number of runs and a failure report cut short: generated bodies can be megabytes,
@@ -11,7 +13,7 @@ const seed = process.env.FUZZ_SEED === 'random' ? undefined : Number(process.env
  */
 export async function assertProperty<T>(property: fc.IAsyncPropertyWithHooks<T>, numRuns: number): Promise<void> {
   await fc.assert(property, {
-    numRuns,
+    numRuns: numRuns * runsFactor,
     seed,
     endOnFailure: true,
     asyncReporter: async (details) => {

@@ -7,7 +7,9 @@ import type { PiiReport } from '../../../plugins/llm-pii-guard/report';
 import { llmTokenLimit } from '../../../plugins/llm-token-limit';
 import type { LimitReport, TokenLimitAnnotation } from '../../../plugins/llm-token-limit/stage';
 import type { PluginDefinition } from '../../../plugins/runtime/plugin-definition';
+import type { AttemptRecord } from '../../../plugins/llm-proxy/routing/router';
 import {
+  LlmProxyAnnotationSchema,
   PiiAnnotationSchema,
   TokenLimitAnnotationSchema,
   UsageEventSchema,
@@ -24,6 +26,7 @@ const noneMissing = <T extends never>() => undefined as unknown as T;
 noneMissing<Missing<PiiReport, typeof PiiAnnotationSchema>>();
 noneMissing<Missing<TokenLimitAnnotation, typeof TokenLimitAnnotationSchema>>();
 noneMissing<Missing<LimitReport, typeof TokenLimitAnnotationSchema.shape.limits.element>>();
+noneMissing<Exclude<keyof AttemptRecord, keyof NonNullable<z.output<typeof LlmProxyAnnotationSchema>['attempts']>[number]>>();
 
 describe('usage event JSON Schema', () => {
   it('docs/usage-event.schema.json is current (regenerate: UPDATE_USAGE_SCHEMA=1 npx jest spec/runtime/usage-sinks/event-schema)', () => {
