@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     const target = gateway.target(chatBody({ unique: true }));
     await warmUp(target);
     await runLoad(target, { connections: CONNECTIONS, amount: quick ? 1_000 : 2_000 }); // to steady state
-    const rss = async () => ((await gateway.counters())?.rssBytes ?? 0) / MB;
+    const rss = async () => ((await gateway.rssBytes()) ?? 0) / MB;
     const steady = await rss();
     const samples: MemoryFigures['samples'] = [{ requests: 0, rss_mb: round(steady, 1) }];
     const every = Math.max(1, Math.floor(total / SAMPLES));

@@ -51,7 +51,7 @@ async function requestFigures(target: LoadTarget, s: Settings, counters: Counter
   const c1 = await runLoad(target, { connections: 1, seconds: s.seconds });
   const after = await counters();
   const throughput = await throughputAtBound(target, { concurrencies: s.concurrencies, seconds: s.seconds, p99BoundMs: P99_BOUND_MS });
-  return { c1, ...perRequest(before, after, c1.requests), throughput };
+  return { c1, ...perRequest(before, after), throughput };
 }
 
 async function streamingFigures(target: LoadTarget, s: Settings, counters: Counters): Promise<Omit<StreamingFigures, 'ttft_overhead_ms' | 'gap_p99_overhead_ms'>> {
@@ -59,7 +59,7 @@ async function streamingFigures(target: LoadTarget, s: Settings, counters: Count
   const before = await counters();
   const figures = await measureStreaming(target, s.streamRequests);
   const after = await counters();
-  return { ...figures, ...perRequest(before, after, figures.requests) };
+  return { ...figures, ...perRequest(before, after) };
 }
 
 /** Fills the cache with the repeated prompt and checks that the next identical request is served from it. */

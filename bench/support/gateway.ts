@@ -54,18 +54,21 @@ consumers:
 `;
 }
 
-/** What the plugin server has spent (its own cpuUsage and RSS, via GetStatus) and how many RPCs Kong made. */
+/** What the plugin server has spent (its own cpuUsage, via GetStatus) and how many RPCs Kong made. */
 export interface Counters {
   cpuMicros: number;
   rpcs: number;
-  rssBytes: number;
+  /** Requests Kong has logged: a request counts once its log phase (and its RPCs) is done. */
+  requests: number;
 }
 
 export interface Gateway {
   /** Chat completions URL through the emulator, with the client's headers (the body is the caller's). */
   target(body: string): LoadTarget;
-  /** undefined for the baseline (no plugin server). */
+  /** Read when no request is in flight; undefined for the baseline (no plugin server). */
   counters(): Promise<Counters | undefined>;
+  /** The plugin server's RSS now, under load too; undefined for the baseline. */
+  rssBytes(): Promise<number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -107,15 +110,19 @@ export async function startGateway(scenario: Scenario, mockUrl: string, dir: str
     target: (body) => ({ url: `${kong.url}/openai/v1/chat/completions`, headers: CLIENT_HEADERS, body }),
     counters: async () => {
       if (!withServer) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 100)); // a request the load generator dropped at its end finishes
+      await kong.waitForLogTimers();
       const status = await pluginServerStatus(socketPath);
-      return { cpuMicros: status.CpuMicros, rpcs: kong.rpcStats.total, rssBytes: status.Rss };
+      return { cpuMicros: status.CpuMicros, rpcs: kong.rpcStats.total, requests: kong.logs.length };
     },
+    rssBytes: async () => (withServer ? (await pluginServerStatus(socketPath)).Rss : undefined),
     stop: () => kong.stop(),
   };
 }
 
-/** Plugin-server CPU µs and RPCs per request between two readings. */
-export function perRequest(before: Counters | undefined, after: Counters | undefined, requests: number) {
+/** Plugin-server CPU µs and RPCs per request between two readings (taken when no request is in flight). */
+export function perRequest(before: Counters | undefined, after: Counters | undefined) {
+  const requests = before && after ? after.requests - before.requests : 0;
   if (!before || !after || requests === 0) return { server_cpu_us_per_request: null, rpcs_per_request: null };
   return {
     server_cpu_us_per_request: Math.round((after.cpuMicros - before.cpuMicros) / requests),

@@ -257,8 +257,8 @@ export function costStage(config: CostConfig, deps: CostStageDeps = {}): RelaySt
     async onRequest(ex) {
       if (!isPricedApi(ex) || !ex.body) return;
       const proxy = (ex.ctx.plugins.find((p) => p.name === 'llm-proxy')?.config ?? {}) as ProxyView;
-      const provider = proxy.provider;
-      const model = String(proxy.model ?? ex.body.model ?? '');
+      const provider = ex.planned?.provider ?? proxy.provider;
+      const model = ex.planned?.model ?? String(proxy.model ?? ex.body.model ?? '');
       const { price, origin } = resolvePrice(provider, model);
       const state: CostState = {
         attribution: attributionOf(ex.identity, ex.headers, config.tags, provider, model),

@@ -11,7 +11,7 @@ import { normalizeInbound } from './inbound';
 import { RawStreamText } from './streamed-text';
 import { retryAfterMs } from './routing/retry-policy';
 import { answerLogicalModels } from './routing/models-list';
-import { resolveRoute, runAttempts, withUpstreamInfo } from './routing/router';
+import { pickTarget, resolveRoute, runAttempts, withUpstreamInfo } from './routing/router';
 import { compileRoutingTable, type Route } from './routing/targets';
 import type { LlmProxyConfig } from './schema';
 import { callUpstream, upstreamErrorAnswer, upstreamFailure, type UpstreamResponse } from './upstream';
@@ -24,7 +24,11 @@ export function llmProxyStage(config: LlmProxyConfig): RelayStage {
     normalizeRequest(ex) {
       normalizeInbound(ex);
       // before any stage reserves tokens or budget for it: a model the caller may not use is refused at once
-      if (ex.body && (ex.api === 'openai-chat' || ex.api === 'openai-embeddings')) resolveRoute(table, ex);
+      if (ex.body && (ex.api === 'openai-chat' || ex.api === 'openai-embeddings')) {
+        const route = resolveRoute(table, ex);
+        const first = pickTarget(route, ex) ?? route.targets[0];
+        ex.planned = { provider: first.adapter.id, model: String(first.config.model ?? ex.body.model ?? ''), logicalModel: route.logicalName };
+      }
     },
     async respond(ex, res) {
       const body = ex.body ?? {};

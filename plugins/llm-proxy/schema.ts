@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { providerOptionsSchema } from '../providers/options';
+import { PROVIDERS as PROVIDER_ADAPTERS } from '../providers/registry';
 import { authSchema, circuitBreakerSchema, logicalModelSchema, providerField, queueSchema, retriesSchema, totalTimeoutField } from './routing/schema';
 
 const referenceable = { kong: { referenceable: true } };
@@ -81,8 +82,8 @@ export const llmProxySchema = z
     queue: queueSchema,
   })
   .superRefine((config, ctx) => {
-    if (config.provider === 'openai-compatible' && !config.base_url) {
-      ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'base_url is required when provider is openai-compatible' });
+    if (needsBaseUrl(config.provider) && !config.base_url) {
+      ctx.addIssue({ code: 'custom', path: ['base_url'], message: `base_url is required when provider is ${config.provider}` });
     }
     const names = new Set<string>();
     config.models.forEach((model, m) => {
@@ -90,8 +91,8 @@ export const llmProxySchema = z
       names.add(model.name);
       const targetNames = new Set<string>();
       model.targets.forEach((target, t) => {
-        if (target.provider === 'openai-compatible' && !target.base_url) {
-          ctx.addIssue({ code: 'custom', path: ['models', m, 'targets', t, 'base_url'], message: 'base_url is required when provider is openai-compatible' });
+        if (needsBaseUrl(target.provider) && !target.base_url) {
+          ctx.addIssue({ code: 'custom', path: ['models', m, 'targets', t, 'base_url'], message: `base_url is required when provider is ${target.provider}` });
         }
         const name = target.name ?? `${target.provider}/${target.model ?? '*'}`;
         if (targetNames.has(name)) ctx.addIssue({ code: 'custom', path: ['models', m, 'targets', t, 'name'], message: `target name ${name} is used twice; give the targets distinct names` });
@@ -106,3 +107,8 @@ export const llmProxySchema = z
   });
 
 export type LlmProxyConfig = z.infer<typeof llmProxySchema>;
+
+/** Providers without a public endpoint of their own (an OpenAI-compatible server, an Azure resource). */
+function needsBaseUrl(provider: string): boolean {
+  return PROVIDER_ADAPTERS[provider]?.defaultBaseUrl === undefined;
+}

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chainChunkHooks, transformCompletion } from '../llm-proxy/answer-hooks';
-import { anthropicTranslatedStream, openAiClientStream, type ClientStream } from '../llm-proxy/client-stream';
-import { completionToAnthropicMessage } from '../providers/anthropic/message';
+import { chunkClientStream, clientApi, completionForClient, type ClientStream } from '../llm-proxy/client-stream';
 import type { ChatChunk, ChatCompletion, EarlyAnswer, Exchange, Usage } from '../runtime/relay/stage';
 
 /** What a cache hit cost the provider: nothing. */
@@ -45,19 +44,17 @@ export function chunksOf(completion: ChatCompletion): ChatChunk[] {
   return chunks;
 }
 
-/** The hit as the client asked for it: JSON or SSE, OpenAI's or Anthropic's format. */
+/** The hit as the client asked for it: JSON or SSE, in the client's API (OpenAI chat, Responses or Anthropic). */
 export function replayAnswer(ex: Exchange, cached: ChatCompletion, plugin: string, headers: Record<string, string>): EarlyAnswer {
   const outer = outerExchange(ex, plugin);
   const completion = freshCompletion(cached);
-  const anthropic = ex.inbound?.api === 'anthropic-messages';
   if (!ex.stream) {
     transformCompletion(outer, completion);
-    const body = anthropic ? completionToAnthropicMessage(completion, ZERO_USAGE, ex.model ?? '') : completion;
-    return { status: 200, body: JSON.stringify(body), headers };
+    return { status: 200, body: JSON.stringify(completionForClient(ex, completion, ZERO_USAGE)), headers };
   }
   let sse = '';
   const write = (frame: string) => void (sse += frame);
-  const client: ClientStream = anthropic ? anthropicTranslatedStream(ex, write, 0) : openAiClientStream(ex, write);
+  const client: ClientStream = chunkClientStream(ex, write, () => 0);
   const hooks = chainChunkHooks(outer);
   let stopped = false;
   for (const chunk of chunksOf(completion)) {
@@ -70,7 +67,7 @@ export function replayAnswer(ex: Exchange, cached: ChatCompletion, plugin: strin
   }
   if (hooks && !stopped) hooks.flush().forEach(client.chunk);
   const includeUsage = (ex.body?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-  if (!anthropic && includeUsage) client.chunk({ id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, choices: [], usage: ZERO_OPENAI_USAGE });
+  if (clientApi(ex) === 'openai' && includeUsage) client.chunk({ id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, choices: [], usage: ZERO_OPENAI_USAGE });
   client.done();
   return {
     status: 200,

@@ -246,6 +246,7 @@ function compileLimit(limit: LimitConfig, index: number): CompiledLimit {
 
 /** The model the provider will see (llm-proxy's configured model wins) and the provider llm-proxy will call. */
 function requestFacts(ex: Exchange): RequestFacts {
+  if (ex.planned) return { model: ex.planned.model, provider: ex.provider ?? ex.planned.provider };
   const proxy = ex.ctx.plugins.find((p) => p.name === 'llm-proxy')?.config as { provider?: unknown; model?: unknown } | undefined;
   const model = typeof proxy?.model === 'string' ? proxy.model : typeof ex.body?.model === 'string' ? ex.body.model : '';
   const provider = ex.provider ?? (typeof proxy?.provider === 'string' ? proxy.provider : 'unknown');

@@ -36,7 +36,8 @@ describe('openai SDK → Kong emulator → llm-proxy → OpenAI-compatible upstr
     });
     direct = new OpenAI({ baseURL: `${url}/v1`, apiKey: UPSTREAM_KEY, maxRetries: 0 });
     // the consumer's key as the SDK sends it by default (Authorization: Bearer), as the README shows
-    client = new OpenAI({ baseURL: `${kong.url}/openai/v1`, apiKey: CONSUMER_KEY, maxRetries: 0 });
+    // no-store: these tests are about the provider path, and repeat one prompt that the route's cache would answer
+    client = new OpenAI({ baseURL: `${kong.url}/openai/v1`, apiKey: CONSUMER_KEY, maxRetries: 0, defaultHeaders: { 'cache-control': 'no-store' } });
   });
 
   afterAll(async () => {
@@ -134,7 +135,7 @@ describe('openai SDK → Kong emulator → llm-proxy → OpenAI-compatible upstr
     }
     // the other ways clients send the key: x-api-key (Claude Code) and key-auth's own apikey header
     for (const headers of [{ 'x-api-key': CONSUMER_KEY }, { apikey: CONSUMER_KEY }]) {
-      const sdk = new OpenAI({ baseURL: `${kong.url}/openai/v1`, apiKey: 'x', defaultHeaders: { ...headers, authorization: null }, maxRetries: 0 });
+      const sdk = new OpenAI({ baseURL: `${kong.url}/openai/v1`, apiKey: 'x', defaultHeaders: { ...headers, authorization: null, 'cache-control': 'no-store' }, maxRetries: 0 });
       const answer = await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages });
       expect(answer.choices[0].message.content).toBe(REPLY);
     }

@@ -66,7 +66,12 @@ describe('report over Redis after traffic through the relay', () => {
     const sum = (f: (e: (typeof events)[number]) => boolean) => events.filter(f).reduce((a, e) => a + e.micro_usd, 0);
     expect(sum(() => true)).toBeGreaterThan(0);
 
-    const byTeam = await report('--by', 'tag:team');
+    // aggregates are written after each answer, off the request path: give the last writes a moment to land
+    let byTeam = await report('--by', 'tag:team');
+    for (let i = 0; i < 30 && byTeam.total.micro_usd !== sum(() => true); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      byTeam = await report('--by', 'tag:team');
+    }
     expect(byTeam.total.micro_usd).toBe(sum(() => true));
     expect(byTeam.total.rejected).toBe(refused);
     for (const team of ['web', 'data', 'ops']) {

@@ -210,6 +210,24 @@ describe('llm-semantic-cache in the relay', () => {
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } });
   });
 
+  it('replays a hit to an OpenAI Responses client in the Responses format, JSON and streamed', async () => {
+    const config = {};
+    const ask = (stream: boolean) =>
+      h.post({ pluginConfig: config, path: '/v1/responses', body: { model: 'gpt-4o-mini', input: 'Responses question', stream }, identity: consumer('alice') });
+    const n = h.events.length;
+    await ask(false);
+    await h.completed(n + 1);
+    const json = await ask(false);
+    expect(json.headers['x-cache-status']).toBe('Hit');
+    expect(json.json).toMatchObject({ object: 'response', status: 'completed', output: [{ type: 'message', content: [{ type: 'output_text', text: REPLY }] }] });
+    const streamed = await ask(true);
+    expect(streamed.headers['x-cache-status']).toBe('Hit');
+    const events = sseEvents(streamed.text).map((e) => JSON.parse(e));
+    expect(events.map((e) => e.type)).toContain('response.completed');
+    expect(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('')).toBe(REPLY);
+    expect(streamed.text).not.toContain('chat.completion.chunk');
+  });
+
   it('caches a streamed answer that completed, and serves it to a JSON request', async () => {
     const config = {};
     const streamed = await post(config, chat('Streamed first', { stream: true }));

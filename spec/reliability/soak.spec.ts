@@ -39,10 +39,16 @@ describe(`soak (${SOAK_MS / 1000} s of steady traffic, all five plugins)`, () =>
       const send = async (worker: number) => {
         const stream = sent % 3 === 0;
         const n = sent++;
+        // 40 distinct questions (the route's cache fills during the warm-up, then answers them), and every other
+        // request with no-store so that the provider path runs all along too
         const res = await request(`${kong.url}/openai/v1/chat/completions`, {
           method: 'POST',
-          headers: { apikey: worker % 2 ? 'team-a-demo-key' : 'team-b-demo-key', 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `question number ${n % 500}` }], max_tokens: 16 }),
+          headers: {
+            apikey: worker % 2 ? 'team-a-demo-key' : 'team-b-demo-key',
+            'content-type': 'application/json',
+            ...(n % 2 ? { 'cache-control': 'no-store' } : {}),
+          },
+          body: JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `question number ${n % 40}` }], max_tokens: 16 }),
           signal: AbortSignal.timeout(10_000),
         });
         await res.body.text();

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 /**
- * Reads the usage events a plugin server wrote to its LLM_USAGE_LOG file (one JSON object a line). `last()` first
- * lets the server finish writing the event of the request that just completed.
+ * Reads the usage events a plugin server wrote to its LLM_USAGE_LOG file (one JSON object a line). The server writes
+ * a request's event just after the answer is complete, so `last()` first lets it finish: it waits until the file has
+ * not grown for a moment (at most 2 s), which holds on a loaded machine too.
  */
 export function usageLog(file: string) {
   const all = (): Record<string, any>[] =>
@@ -15,8 +16,14 @@ export function usageLog(file: string) {
   return {
     all,
     async last(): Promise<Record<string, any>> {
-      await new Promise((r) => setTimeout(r, 50));
-      return all().at(-1) ?? {};
+      const deadline = Date.now() + 2_000;
+      let events = all();
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 100));
+        const now = all();
+        if (now.length === events.length || Date.now() > deadline) return now.at(-1) ?? {};
+        events = now;
+      }
     },
   };
 }

@@ -12,7 +12,9 @@ export type Priority = (typeof PRIORITIES)[number];
 
 export const providerField = z
   .enum(PROVIDERS)
-  .describe('Upstream provider API: openai; openai-compatible for Ollama, vLLM, llama.cpp and similar servers (needs base_url); anthropic (Messages API).');
+  .describe(
+    'Upstream provider API: openai; openai-compatible for Ollama, vLLM, llama.cpp, Groq, Together, DeepSeek, OpenRouter and similar servers (needs base_url); anthropic (Messages API); azure (Azure OpenAI, needs base_url); gemini (Google AI Studio); vertex (Gemini on Vertex AI, needs options.vertex.project); bedrock (AWS Bedrock Converse); mistral; cohere (v2 chat). See docs/providers.md.',
+  );
 
 export const authSchema = z
   .object({

@@ -40,6 +40,12 @@ export interface Exchange {
   /** Headers added to whatever answer the client gets (observability outlet 1, DESIGN §3). */
   responseHeaders: Record<string, string>;
   stream: boolean;
+  /**
+   * Where llm-proxy expects to send the request (its first-choice target), set before any stage runs so that limits
+   * and budgets reserve at the right model's price even when the client names a logical model. The call may still
+   * go elsewhere (fallback): `provider` and `model` below say where it went.
+   */
+  planned?: { provider: string; model: string; logicalModel?: string };
   provider?: string;
   model?: string;
   usage?: Usage;

@@ -165,7 +165,7 @@ const UsageEventCoreSchema = z.looseObject({
   consumer_groups: z.array(z.string()),
   route: IdName.optional(),
   service: IdName.optional(),
-  api: z.string().describe('the API the client called: openai-chat, openai-embeddings, openai-models, anthropic-messages, anthropic-count-tokens, unknown'),
+  api: z.string().describe('the API the client called: openai-chat, openai-embeddings, openai-models, anthropic-messages, anthropic-count-tokens, unknown (an OpenAI Responses request is translated and reported as openai-chat, with llm_proxy.client_api openai-responses)'),
   provider: z.string().optional(),
   model: z.string().optional().describe('the model actually called'),
   stream: z.boolean(),

@@ -9,6 +9,7 @@ describe('shipped kong.yaml: the routed example route', () => {
   const mock = new OpenAiMock({ apiKey: UPSTREAM_KEY, reply: 'routed answer' });
   let kong: KongEmulator;
   let client: OpenAI;
+  let kongLogs: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     const { url } = await mock.start();
@@ -16,6 +17,7 @@ describe('shipped kong.yaml: the routed example route', () => {
       config: join(__dirname, '..', '..', '..', 'kong', 'kong.yaml'),
       env: { LLM_OPENAI_BASE_URL: `${url}/v1`, OPENAI_API_KEY: UPSTREAM_KEY },
     });
+    kongLogs = kong.logs;
     client = new OpenAI({ baseURL: `${kong.url}/routed/v1`, apiKey: 'team-a-demo-key', maxRetries: 0 });
   });
   afterAll(async () => {
@@ -29,6 +31,9 @@ describe('shipped kong.yaml: the routed example route', () => {
     expect((mock.requests[0].body as { model: string }).model).toBe('gpt-4o-mini');
     expect(response.headers.get('x-llm-logical-model')).toBe('chat');
     expect(response.headers.get('x-llm-attempts')).toBe('1');
+    // llm-cost-attribution priced the logical model at its first target's model (not refused as unpriced)
+    expect(Number(response.headers.get('x-llm-cost-usd'))).toBeGreaterThan(0);
+    expect(kongLogs.length).toBeGreaterThan(0);
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toEqual(['chat']);
     const err = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
