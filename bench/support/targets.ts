@@ -74,7 +74,7 @@ export function checkTargets(
     check('exact cache hit through the emulator, all five: p99 at c=1', allHit?.c1.p99_ms, { max: 5 }, 'ms', noPlugins),
     check('semantic cache hit (built-in embedder): p99', semanticHitP99Ms, { max: 25 }, 'ms', 'bench/llm-semantic-cache.ts, its own run'),
     check(
-      `no RSS growth over ${memory?.requests ?? 100_000} requests: second-half slope`,
+      `no RSS growth over ${(memory?.requests ?? 100_000).toLocaleString('en')} requests: second-half slope`,
       memory?.second_half_slope_mb_per_10k,
       { max: RSS_SLOPE_BOUND_MB_PER_10K },
       'MB/10k req',

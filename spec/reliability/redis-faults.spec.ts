@@ -79,9 +79,14 @@ describe('Redis faults mid-traffic (Kong emulator, real plugin server)', () => {
       expect(gone.map((a) => a.status)).toEqual([200, 200, 200, 200]);
       expect(Math.max(...gone.map((a) => a.ms))).toBeLessThan(ANSWER_BOUND_MS);
       restarted = await startRedisServer({ port });
+      const backAt = Date.now();
       const back = await ask(gateway);
       expect(back.status).toBe(200);
       await eventually(async () => (await streamLength(port)) === 5); // 4 from the outage + 1 after it
+      if (process.env.SOAK_REPORT) {
+        const slowest = Math.max(...hung.map((a) => a.ms), ...gone.map((a) => a.ms));
+        process.stderr.write(`redis: 8 requests under outage, slowest ${slowest} ms, outage events in the stream ${Date.now() - backAt} ms after Redis returned\n`);
+      }
 
       const events = await gateway.usageEvents();
       expect(events).toHaveLength(4 + 4 + 4 + 1);

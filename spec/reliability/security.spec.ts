@@ -66,6 +66,12 @@ describe('no client input chooses the upstream or its credential', () => {
     for (const leaked of ['sk-client-chosen', CLIENT_KEY, 'org-client', trapUrl]) expect(forwarded).not.toContain(leaked);
   });
 
+  it('answers headers too large for Node\'s parser with a JSON 431, not a bare one', async () => {
+    const answer = await relay.send({ path: '/v1/chat/completions', body: '{}', headers: { 'x-huge': 'a'.repeat(100_000) } }).catch((e: unknown) => e);
+    expect(answer).toMatchObject({ status: 431 });
+    expect(JSON.parse((answer as { text: string }).text).error).toMatchObject({ code: 'headers_too_large', message: 'request headers are too large' });
+  });
+
   it('keeps the upstream path fixed whatever the client path holds (dot segments, encoded slashes, absolute URLs)', async () => {
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     for (const path of ['/v1/../../admin/chat/completions', '/v1/chat/completions/..%2f..%2fadmin', `/${encodeURIComponent(trapUrl)}/v1/chat/completions`]) {

@@ -1,21 +1,9 @@
 import { SuiteMetrics, serveMetrics } from '../../plugins/runtime/metrics';
 import { emitUsageEvent, type UsageEvent } from '../../plugins/runtime/usage-events';
 import type { AddressInfo } from 'node:net';
+import { usageEvent } from '../observability/events';
 
-const event = (over: Partial<UsageEvent>): UsageEvent => ({
-  request_id: 'r',
-  time: new Date().toISOString(),
-  consumer_groups: [],
-  api: 'openai-chat',
-  provider: 'openai',
-  model: 'gpt-4o-mini',
-  stream: false,
-  status: 200,
-  usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, estimated: false },
-  latency_ms: 120,
-  ttft_ms: 40,
-  ...over,
-});
+const event = (over: Partial<UsageEvent>): UsageEvent => usageEvent({ request_id: 'r', consumer: undefined, consumer_groups: [], route: undefined, ...over });
 
 describe('metrics', () => {
   it('derives Kong-compatible AI series and suite series from usage events, on a loopback endpoint', async () => {

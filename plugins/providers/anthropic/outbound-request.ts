@@ -1,5 +1,6 @@
 import { GatewayError } from '../../runtime/relay/errors';
 import { isObject, objects, parseArguments, str, type Json } from './json';
+import { alternatingTurns } from '../turns';
 
 /** Anthropic requires max_tokens; OpenAI clients often leave it out. */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -27,13 +28,7 @@ export function openAiRequestToAnthropic(req: Json, model: string): Json {
     throw new GatewayError(400, `response_format ${format} is not supported by this provider`, 'unsupported_parameter');
   }
   const system: Json[] = [];
-  const turns: { role: 'user' | 'assistant'; content: Json[] }[] = [];
-  const push = (role: 'user' | 'assistant', blocks: Json[]) => {
-    if (blocks.length === 0) return;
-    const last = turns.at(-1);
-    if (last && last.role === role) last.content.push(...blocks);
-    else turns.push({ role, content: blocks });
-  };
+  const { turns, push } = alternatingTurns<'user' | 'assistant'>();
   objects(req.messages).forEach((m, i) => {
     const role = str(m.role);
     const at = `messages.${i}`;

@@ -1,5 +1,6 @@
 import { GatewayError } from '../../runtime/relay/errors';
 import { isObject, objects, parseArguments, str, type Json } from '../anthropic/json';
+import { alternatingTurns } from '../turns';
 
 type Role = 'user' | 'assistant';
 
@@ -23,13 +24,7 @@ type Role = 'user' | 'assistant';
 export function openAiRequestToConverse(req: Json): Json {
   if (typeof req.n === 'number' && req.n > 1) throw unsupported('n > 1 is not supported by provider bedrock');
   const system: Json[] = [];
-  const turns: { role: Role; content: Json[] }[] = [];
-  const push = (role: Role, blocks: Json[]) => {
-    if (blocks.length === 0) return;
-    const last = turns.at(-1);
-    if (last && last.role === role) last.content.push(...blocks);
-    else turns.push({ role, content: blocks });
-  };
+  const { turns, push } = alternatingTurns<Role>();
   objects(req.messages).forEach((m, i) => {
     const role = str(m.role);
     const at = `messages.${i}`;

@@ -44,7 +44,10 @@ export class RelayServer {
   }
 
   async listen(): Promise<{ host: string; port: number }> {
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    // nginx refuses any header line over 8 KB (large_client_header_buffers 4 8k) before Kong proxies: 64 KB holds
+    // everything Kong can forward, so Node's bare 431 never reaches a client
+    const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => void this.handle(req, res));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
     server.keepAliveTimeout = 65_000; // longer than Kong's upstream keepalive idle time (60 s)
     server.headersTimeout = 66_000;
     server.requestTimeout = 0; // long generations are allowed; stuck ones are cut by llm-proxy's own timeouts
@@ -222,6 +225,18 @@ function parseJsonBody(raw: Buffer): Record<string, unknown> | undefined {
     throw new GatewayError(400, 'request body must be a JSON object', 'invalid_body');
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * A request Node's HTTP parser refused (malformed, headers too large): answered in the OpenAI error envelope (the
+ * path, and so the client's API, is not known yet), then the connection is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const message = status === 431 ? 'request headers are too large' : 'malformed HTTP request';
+  const body = errorBody('openai', status, message, status === 431 ? 'headers_too_large' : 'bad_request');
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 export function writeAnswer(res: ServerResponse, answer: EarlyAnswer, extraHeaders: Record<string, string> = {}): void {
