@@ -20,6 +20,8 @@ export interface AttemptRecord {
   latency_ms: number;
   /** ok, or the error code of the failure (upstream_timeout, upstream_unreachable, queue_timeout…). */
   reason: string;
+  /** Host of the provider endpoint called (traces' server.address). */
+  server_address?: string;
 }
 
 /** What the provider said about a failed attempt, kept next to the error the client may see. */
@@ -203,6 +205,7 @@ export async function runAttempts<T>(
     const signal = total ? AbortSignal.any([ex.signal, total.signal]) : ex.signal;
     try {
       provider = providerTarget(target, config);
+      record.server_address = hostOf(provider.baseUrl);
       const value = await open(target, provider, signal);
       record.status = 200;
       const opened = provider;
@@ -280,4 +283,12 @@ function chooseTarget(ordered: RouteTarget[], tried: Map<RouteTarget, number>, n
     if (!best || (tried.get(t) ?? 0) < (tried.get(best) ?? 0) || ((tried.get(t) ?? 0) === (tried.get(best) ?? 0) && cooling(t) < cooling(best))) best = t;
   }
   return best && { target: best, coolingMs: cooling(best) };
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined; // a template such as Bedrock's https://bedrock-runtime.{region}.amazonaws.com
+  }
 }

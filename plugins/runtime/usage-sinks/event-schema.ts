@@ -122,6 +122,7 @@ export const LlmProxyAnnotationSchema = z
           status: z.number().int().describe('the provider\'s HTTP status, or the gateway\'s for a failure without one (timeout, reset, queue)'),
           latency_ms: z.number().nonnegative(),
           reason: z.string().describe('ok, or the error code of the failure (upstream_timeout, upstream_unreachable, upstream_error, queue_timeout…)'),
+          server_address: z.string().optional().describe('host of the provider endpoint called'),
         }),
       )
       .optional()
