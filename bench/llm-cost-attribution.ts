@@ -42,7 +42,7 @@ async function run(label: string, store: Store): Promise<void> {
     ex.model = 'gpt-4o';
     ex.usage = { promptTokens: 20, completionTokens: 150, totalTokens: 170, estimated: false };
     ex.status = 200;
-    stage.transformCompletion!(ex, { choices: [] });
+    stage.beforeAnswer?.(ex); // settles a non-streamed answer before its headers (X-LLM-Cost-USD)
     await stage.onComplete!(ex);
   };
   for (let i = 0; i < 200; i++) await one(i); // warm-up
