@@ -24,6 +24,10 @@ export const llmSemanticCache = relayPlugin({
   version: '0.2.0',
   priority: 773,
   configSchema,
+  // the built-in model takes ~1 s to load: load it (in its worker thread) when Kong configures the plugin
+  warmUp: (config: SemanticCacheConfig) => {
+    if (config.mode === 'semantic') void embedderFor(config).dimensions().catch(() => undefined);
+  },
   relayStage: (config: SemanticCacheConfig) =>
     cacheStage(config, {
       index: indexFor(config),

@@ -34,6 +34,11 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   relayStage?(config: z.infer<S>): RelayStage;
   /** Identity llm-proxy reads from Kong only when a plugin on the request needs it (each costs a PDK call). */
   identityNeeds?(config: z.infer<S>): IdentityNeed[];
+  /**
+   * Called when Kong starts an instance with a valid config, so that slow one-time work (loading the cache's
+   * embedding model) happens before the first request instead of during it. Must not throw or block.
+   */
+  warmUp?(config: z.infer<S>): void;
 }
 
 export type PluginConfig<D extends PluginDefinition> = z.infer<D['configSchema']>;

@@ -108,6 +108,7 @@ export class PluginServer {
       startTime: Date.now() / 1000,
     });
     if (!parsed.ok) log.warn('instance config refused', { plugin: def.name, instance: instance.id, reason: instance.configError });
+    else def.warmUp?.(parsed.config);
     return { Name: def.name, Id: instance.id, Config: raw, StartTime: instance.startTime };
   }
 

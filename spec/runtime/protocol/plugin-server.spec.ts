@@ -28,6 +28,17 @@ async function startInstance(server: PluginServer, name: string): Promise<number
   return r.Id;
 }
 
+describe('PluginServer instances', () => {
+  it('warms a plugin up when Kong starts an instance with a valid config, not with a refused one', async () => {
+    const warmed: unknown[] = [];
+    const server = new PluginServer([{ ...exiter, warmUp: (config: unknown) => void warmed.push(config) }]);
+    await startInstance(server, 'llm-pii-guard');
+    expect(warmed).toEqual([{ mode: 'x' }]);
+    await server.methods.StartInstance({ Name: 'llm-pii-guard', Config: JSON.stringify({ mode: 7 }) });
+    expect(warmed).toHaveLength(1);
+  });
+});
+
 describe('PluginServer events', () => {
   it('leaves no event behind after 10,000 kong.response.exit', async () => {
     const server = new PluginServer([exiter]);
