@@ -148,6 +148,7 @@ describe('Kong emulator with the fake plugin server (1 worker)', () => {
   });
 
   it('replies with the first value only and applies StepMultiMap / bin / StepRoute fixups', async () => {
+    await emulator.waitForLogTimers();
     const from = trace.read().length;
     const res = await request(emulator.url, '/multimap?a=1&a=2&flag&e=', {
       method: 'POST',
@@ -204,6 +205,7 @@ describe('Kong emulator with the fake plugin server (1 worker)', () => {
   });
 
   it('restarts the instance and retries the event after "no plugin instance"', async () => {
+    await emulator.waitForLogTimers(); // the earlier tests' log phases must not land in this test's trace
     const from = trace.read().length;
     const first = await request(emulator.url, '/forget'); // the access event makes the server drop the instance
     expect(first.status).toBe(200);
