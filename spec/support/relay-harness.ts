@@ -8,6 +8,7 @@ import { onUsageEvent, type UsageEvent } from '../../plugins/runtime/usage-event
 import { llmProxySchema } from '../../plugins/llm-proxy/schema';
 import { PLUGINS } from '../../plugins/registry';
 import type { OpenAiMock } from './mock-providers/openai-mock';
+import { jsonOrUndefined } from './json-or-undefined';
 
 /** A store that records the counter keys it was asked to reserve on (to read counters back in tests). */
 export function recordingStore(inner: Store): Store & { keys: Set<string> } {
@@ -82,12 +83,7 @@ export async function startRelayHarness<M extends OpenAiMock>(plugin: PluginDefi
         body: JSON.stringify(body ?? { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 20 }),
       });
       const text = await res.body.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
+      const json = jsonOrUndefined(text);
       return { status: res.statusCode, headers: res.headers as Record<string, string>, text, json };
     },
     async close() {

@@ -12,6 +12,7 @@ import { TicketBook } from '../../../../plugins/runtime/relay/tickets';
 import { onUsageEvent, type UsageEvent } from '../../../../plugins/runtime/usage-events';
 import { PLUGINS } from '../../../../plugins/registry';
 import type { MockProviderServer } from '../../../support/mock-providers/mock-server';
+import { jsonOrUndefined } from '../../../support/json-or-undefined';
 
 /** Header with which a test names the caller's consumer groups (what Kong would establish; the front strips it). */
 export const GROUPS_HEADER = 'x-test-consumer-groups';
@@ -69,12 +70,7 @@ export class RoutingGateway {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+    const json = jsonOrUndefined(text);
     return { status: res.statusCode, headers: res.headers, text, json, ms: Date.now() - started };
   }
 
