@@ -26,7 +26,7 @@ export function llmProxyStage(config: LlmProxyConfig): RelayStage {
       // before any stage reserves tokens or budget for it: a model the caller may not use is refused at once
       if (ex.body && (ex.api === 'openai-chat' || ex.api === 'openai-embeddings')) {
         const route = resolveRoute(table, ex);
-        const first = pickTarget(route, ex) ?? route.targets[0];
+        const first = route.targets.length === 1 ? route.targets[0] : (pickTarget(route, ex) ?? route.targets[0]);
         ex.planned = { provider: first.adapter.id, model: String(first.config.model ?? ex.body.model ?? ''), logicalModel: route.logicalName };
       }
     },

@@ -7,12 +7,12 @@ import { PluginServerProcess } from '../support/kong-emulator/plugin-server-proc
 import { RpcConnection } from '../support/kong-emulator/rpc-client';
 import { wrongValue } from './support/bodies';
 import { assertProperty } from './support/property';
+import { startPluginServerOnSocket } from '../support/plugin-server-socket';
 
 /**
  * Property-based fuzzing of plugin configs as Kong hands them over (StartInstance with a JSON config): whatever
  * the config, the plugin server answers, stays up, keeps no event, and never logs a secret from a refused config.
  */
-const CLI = join(__dirname, '..', '..', 'dist', 'plugins', 'runtime', 'cli', 'main.js');
 const SECRET = 'sk-config-fuzz-secret-Hh4t';
 
 /** Dotted paths of every field in a plugin's default config (the fields a fuzzed config replaces). */
@@ -60,10 +60,7 @@ describe('plugin config fuzzing through StartInstance (real plugin-server proces
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'llm-cfg-fuzz-'));
-    const socketPath = join(dir, 'llm.sock');
-    server = PluginServerProcess.start({ name: 'llm', command: [process.execPath, CLI, 'serve', '--socket', socketPath], env: { LLM_METRICS_PORT: 'off' }, socketPath });
-    await server.waitForSocket();
-    conn = await RpcConnection.connect(socketPath);
+    ({ server, conn } = await startPluginServerOnSocket(dir, { LLM_METRICS_PORT: 'off' }));
   });
   afterAll(async () => {
     conn?.close();

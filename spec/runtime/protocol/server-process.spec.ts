@@ -6,12 +6,13 @@ import { promisify } from 'node:util';
 import { encodeMessage, RPC_REQUEST } from '../../../plugins/runtime/protocol/msgpack-stream';
 import { PluginServerProcess } from '../../support/kong-emulator/plugin-server-process';
 import { RpcConnection } from '../../support/kong-emulator/rpc-client';
+import { startPluginServerOnSocket, SUITE_CLI } from '../../support/plugin-server-socket';
 
 /**
  * The real plugin-server process (compiled dist/), driven over its unix socket the way Kong drives it.
  * Each test names the kong-pdk 0.6.0 defect it proves absent (shared/research/feasibility.md).
  */
-const CLI = join(__dirname, '..', '..', '..', 'dist', 'plugins', 'runtime', 'cli', 'main.js');
+const CLI = SUITE_CLI;
 const SECRET = 'sk-LEAKCHECK-3f9a1c';
 const run = promisify(execFile);
 
@@ -29,15 +30,7 @@ describe('plugin-server process', () => {
     // stray entries next to the socket (Kong's prefix) must not matter
     mkdirSync(join(dir, 'empty-folder'));
     writeFileSync(join(dir, 'stray.js'), 'module.exports = 1;');
-    socketPath = join(dir, 'llm.sock');
-    server = PluginServerProcess.start({
-      name: 'llm',
-      command: [process.execPath, CLI, 'serve', '--socket', socketPath],
-      env: { LLM_EVENT_TIMEOUT_MS: '300', LLM_LOG_LEVEL: 'debug', LLM_METRICS_PORT: '0' },
-      socketPath,
-    });
-    await server.waitForSocket();
-    conn = await RpcConnection.connect(socketPath);
+    ({ socketPath, server, conn } = await startPluginServerOnSocket(dir, { LLM_EVENT_TIMEOUT_MS: '300', LLM_LOG_LEVEL: 'debug', LLM_METRICS_PORT: '0' }));
   });
 
   afterAll(async () => {
