@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KongEmulator } from '../../spec/support/kong-emulator/emulator';
@@ -16,10 +17,15 @@ export const CACHE_PLUGIN = 'llm-semantic-cache';
 export interface Scenario {
   name: string;
   plugins: string[];
+  /** The emulator's upstream is the bare Node relay (bench/support/bare-relay.ts) in front of the mock. */
+  bareRelay?: boolean;
 }
+
+export const BARE_RELAY = 'bare relay';
 
 export const SCENARIOS: Scenario[] = [
   { name: 'baseline', plugins: [] },
+  { name: BARE_RELAY, plugins: [], bareRelay: true },
   { name: 'llm-proxy', plugins: ['llm-proxy'] },
   ...GOVERNANCE_PLUGINS.map((p) => ({ name: p, plugins: ['llm-proxy', p] })),
   { name: 'all five', plugins: ['llm-proxy', ...GOVERNANCE_PLUGINS] },
@@ -98,25 +104,72 @@ export async function savedQueryCommand(dir: string): Promise<QueryCommand> {
   return (plugin) => ['cat', join(dir, `${plugin}.info.json`)];
 }
 
-/** The Kong emulator (2 workers, as a 2-core Kong) with the scenario's route, and the real plugin server from dist/. */
+/** The bare relay as a child process: its URL, its CPU time so far, and how to stop it. */
+interface BareRelay {
+  url: string;
+  cpuMicros(): Promise<number>;
+  stop(): void;
+}
+
+async function startBareRelay(mockUrl: string): Promise<BareRelay> {
+  const child = fork(join(__dirname, 'bare-relay.js'), [mockUrl], { stdio: 'inherit' });
+  const next = () =>
+    new Promise<{ port?: number; cpu?: NodeJS.CpuUsage }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { port?: number; cpu?: NodeJS.CpuUsage }));
+      child.once('exit', (code) => reject(new Error(`bare relay exited (${code})`)));
+    });
+  const { port } = await next();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cpuMicros: async () => {
+      const answer = next();
+      child.send('cpu');
+      const { cpu } = await answer;
+      return cpu!.user + cpu!.system;
+    },
+    stop: () => void child.kill(),
+  };
+}
+
+/**
+ * The emulator (2 workers, as a 2-core Kong) with the scenario's route, and the real plugin server from dist/ (or,
+ * for the bare-relay floor, the bare relay as the route's upstream).
+ */
 export async function startGateway(scenario: Scenario, mockUrl: string, dir: string, queryCommand?: QueryCommand): Promise<Gateway> {
   const slug = scenario.name.replace(/\W+/g, '-');
   const file = join(dir, `${slug}.yaml`);
-  writeFileSync(file, kongYaml(mockUrl, scenario));
+  const bare = scenario.bareRelay ? await startBareRelay(mockUrl) : undefined;
+  writeFileSync(file, kongYaml(bare?.url ?? mockUrl, scenario));
   const socketPath = join(dir, `${slug}.sock`);
-  const kong = await KongEmulator.start({ config: file, pluginServer: { socketPath, queryCommand }, workers: 2 });
+  let kong: KongEmulator;
+  try {
+    kong = await KongEmulator.start({ config: file, pluginServer: { socketPath, queryCommand }, workers: 2 });
+  } catch (err) {
+    bare?.stop();
+    throw err;
+  }
   const withServer = scenario.plugins.length > 0;
+  const settled = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 100)); // a request the load generator dropped at its end finishes
+    await kong.waitForLogTimers();
+  };
   return {
     target: (body) => ({ url: `${kong.url}/openai/v1/chat/completions`, headers: CLIENT_HEADERS, body }),
     counters: async () => {
+      if (bare) {
+        await settled();
+        return { cpuMicros: await bare.cpuMicros(), rpcs: kong.rpcStats.total, requests: kong.logs.length };
+      }
       if (!withServer) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, 100)); // a request the load generator dropped at its end finishes
-      await kong.waitForLogTimers();
+      await settled();
       const status = await pluginServerStatus(socketPath);
       return { cpuMicros: status.CpuMicros, rpcs: kong.rpcStats.total, requests: kong.logs.length };
     },
     rssBytes: async () => (withServer ? (await pluginServerStatus(socketPath)).Rss : undefined),
-    stop: () => kong.stop(),
+    stop: async () => {
+      await kong.stop();
+      bare?.stop();
+    },
   };
 }
 

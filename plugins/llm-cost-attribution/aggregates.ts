@@ -17,8 +17,16 @@ export type Amounts = Record<Metric, number>;
 
 export type Tuple = Omit<Attribution, never>;
 
+/** The current day per time zone, with its bounds: luxon's zone arithmetic runs once a day, not on every request. */
+const currentDays = new Map<string, { day: string; startMs: number; endMs: number }>();
+
 export function dayOf(nowMs: number, timeZone: string): string {
-  return DateTime.fromMillis(nowMs, { zone: timeZone }).toFormat('yyyy-MM-dd');
+  const known = currentDays.get(timeZone);
+  if (known && nowMs >= known.startMs && nowMs < known.endMs) return known.day;
+  const at = DateTime.fromMillis(nowMs, { zone: timeZone });
+  const day = at.toFormat('yyyy-MM-dd');
+  if (currentDays.size < 100) currentDays.set(timeZone, { day, startMs: at.startOf('day').toMillis(), endMs: at.endOf('day').toMillis() + 1 });
+  return day;
 }
 
 function tupleHash(t: Tuple): string {

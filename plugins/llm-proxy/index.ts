@@ -10,6 +10,6 @@ export const llmProxy: PluginDefinition<typeof llmProxySchema> = {
   version: '0.1.0',
   priority: 770,
   configSchema: llmProxySchema,
-  access: (kong, config) => llmProxyAccess(kong, llmProxy as { name: 'llm-proxy'; priority: number }, config, () => PLUGINS),
+  access: (kong, config, instance) => llmProxyAccess(kong, llmProxy as { name: 'llm-proxy'; priority: number }, config, instance, () => PLUGINS),
   relayStage: (config) => llmProxyStage(config),
 };

@@ -122,8 +122,11 @@ async function relayRouted(
 }
 
 async function openCall(ex: Exchange, adapter: ProviderAdapter, target: ProviderTarget, call: UpstreamCall, signal: AbortSignal): Promise<OpenedCall> {
+  // a child controller rather than AbortSignal.any, which costs more than the rest of the call set-up together
   const abort = new AbortController();
-  const upstream = await openUpstream({ signal: AbortSignal.any([signal, abort.signal]), errorFormat: ex.errorFormat }, adapter, target, call.request);
+  if (signal.aborted) abort.abort(signal.reason);
+  else signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
+  const upstream = await openUpstream({ signal: abort.signal, errorFormat: ex.errorFormat }, adapter, target, call.request);
   if (call.filter) return { adapter, target, call, upstream, abort };
   let raw: Buffer;
   try {
@@ -228,9 +231,14 @@ async function relayStream(ex: Exchange, res: ServerResponse, opened: OpenedCall
     ...ex.responseHeaders,
   });
   const hooks = chainChunkHooks(ex);
-  const write = (frame: string) => {
+  // the frames decoded from one read of the provider's stream leave in one write (one syscall, one TCP segment)
+  const pending: string[] = [];
+  const write = (frame: string) => void pending.push(frame);
+  const flush = () => {
+    if (pending.length === 0 || res.destroyed) return;
     ex.firstByteAt ??= Date.now();
-    res.write(frame);
+    res.write(pending.length === 1 ? pending[0] : pending.join(''));
+    pending.length = 0;
   };
   // Raw frames are in the provider's format: the OpenAI one, or Anthropic's own when passing through.
   const rawFormat = native ? 'anthropic' : 'openai';
@@ -303,6 +311,7 @@ async function relayStream(ex: Exchange, res: ServerResponse, opened: OpenedCall
     for await (const chunk of upstream.body) {
       if (stopped || finished) break;
       decoder.feed(chunk as Buffer, onEvent);
+      flush();
     }
     if (!stopped && !finished) decoder.end(onEvent);
     // a translated stream always ends well-formed, even when the provider ended it without its end marker
@@ -320,6 +329,7 @@ async function relayStream(ex: Exchange, res: ServerResponse, opened: OpenedCall
   // a stream that broke off (client gone, provider cut or erred) was still used and paid for up to there: counted
   // by us when the provider reported nothing
   ex.usage ??= estimatedUsage(ex, streamedText + rawText.text());
+  flush();
   res.end();
 }
 

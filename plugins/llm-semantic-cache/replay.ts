@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../runtime/random-id';
 import { chainChunkHooks, transformCompletion } from '../llm-proxy/answer-hooks';
 import { chunkClientStream, clientApi, completionForClient, type ClientStream } from '../llm-proxy/client-stream';
 import type { ChatChunk, ChatCompletion, EarlyAnswer, Exchange, Usage } from '../runtime/relay/stage';
@@ -12,7 +12,7 @@ type Json = Record<string, unknown>;
 /** The cached answer as a fresh completion: new id and time, zero usage (the provider was not called). */
 function freshCompletion(cached: ChatCompletion): ChatCompletion {
   const completion = structuredClone(cached);
-  completion.id = `chatcmpl-cache${randomBytes(9).toString('base64url').replace(/[^A-Za-z0-9]/g, '')}`;
+  completion.id = `chatcmpl-cache${randomId(9).replace(/[^A-Za-z0-9]/g, '')}`;
   completion.created = Math.floor(Date.now() / 1000);
   completion.object = 'chat.completion';
   completion.usage = ZERO_OPENAI_USAGE;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from './random-id';
 import type { PluginName } from './plugin-definition';
 
 /** Who is calling, as Kong established it (never taken from headers a client could send). */
@@ -50,7 +50,7 @@ export class ContextRegistry {
   }
 
   create(): RequestContext {
-    const ctx: RequestContext = { id: randomBytes(12).toString('base64url'), createdAt: Date.now(), plugins: [] };
+    const ctx: RequestContext = { id: randomId(12), createdAt: Date.now(), plugins: [] };
     this.contexts.set(ctx.id, ctx);
     return ctx;
   }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { KongScope } from './kong-scope';
 import type { Pdk } from './pdk';
 import type { RelayStage } from './relay/stage';
 
@@ -11,6 +12,17 @@ export const PLUGIN_NAMES = [
   'llm-proxy',
 ] as const;
 export type PluginName = (typeof PLUGIN_NAMES)[number];
+
+/** The Kong plugin instance a handler runs for. */
+export interface InstanceInfo {
+  id: number;
+  scope: KongScope;
+  /**
+   * Whether an instance of another of our plugins may have run on a request to `routeId` (Kong starts an instance
+   * before its first handler runs, so one that does not exist yet cannot have run).
+   */
+  othersMayRunOn(routeId: string | undefined): boolean;
+}
 
 export type IdentityNeed = 'credential' | 'consumer_groups';
 
@@ -29,7 +41,7 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   priority: number;
   configSchema: S;
   /** The Kong-side handler: thin, a few PDK calls, never the body. */
-  access(kong: Pdk, config: z.infer<S>): Promise<void>;
+  access(kong: Pdk, config: z.infer<S>, instance: InstanceInfo): Promise<void>;
   /** The plugin's work in the relay, where the body is; absent until the plugin has any. */
   relayStage?(config: z.infer<S>): RelayStage;
   /** Identity llm-proxy reads from Kong only when a plugin on the request needs it (each costs a PDK call). */

@@ -285,10 +285,15 @@ function chooseTarget(ordered: RouteTarget[], tried: Map<RouteTarget, number>, n
   return best && { target: best, coolingMs: cooling(best) };
 }
 
+const hosts = new Map<string, string | undefined>();
 function hostOf(url: string): string | undefined {
+  if (hosts.has(url)) return hosts.get(url);
+  let host: string | undefined;
   try {
-    return new URL(url).hostname;
+    host = new URL(url).hostname;
   } catch {
-    return undefined; // a template such as Bedrock's https://bedrock-runtime.{region}.amazonaws.com
+    host = undefined; // a template such as Bedrock's https://bedrock-runtime.{region}.amazonaws.com
   }
+  if (hosts.size < 1_000) hosts.set(url, host);
+  return host;
 }

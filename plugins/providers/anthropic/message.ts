@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../../runtime/random-id';
 import type { ChatCompletion, Usage } from '../../runtime/relay/stage';
 import { openAiUsage } from '../openai/usage';
 import { int, isObject, objects, parseArguments, str, type Json } from './json';
@@ -123,20 +123,19 @@ export function completionToAnthropicMessage(completion: ChatCompletion, usage: 
   };
 }
 
-const randomId = () => randomBytes(12).toString('base64url');
 
 /** An Anthropic message id (`msg_…`) derived from the provider's id when there is one. */
 export function messageId(id: unknown): string {
   const s = str(id);
   if (s.startsWith('msg_')) return s;
-  return `msg_${s.replace(/[^A-Za-z0-9]/g, '') || randomId()}`;
+  return `msg_${s.replace(/[^A-Za-z0-9]/g, '') || randomId(12)}`;
 }
 
 export function toolUseId(id: unknown): string {
   const s = str(id);
-  return s.startsWith('toolu_') ? s : `toolu_${s.replace(/[^A-Za-z0-9_]/g, '') || randomId()}`;
+  return s.startsWith('toolu_') ? s : `toolu_${s.replace(/[^A-Za-z0-9_]/g, '') || randomId(12)}`;
 }
 
 function chatId(id: unknown): string {
-  return `chatcmpl-${str(id) || randomId()}`;
+  return `chatcmpl-${str(id) || randomId(12)}`;
 }

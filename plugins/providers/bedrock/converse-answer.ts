@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../../runtime/random-id';
 import type { ChatCompletion, Usage } from '../../runtime/relay/stage';
 import { isObject, objects, str, type Json } from '../anthropic/json';
 import { anthropicUsage, finishReasonOf as anthropicFinishReason, openAiUsageObject } from '../anthropic/message';
@@ -22,7 +22,7 @@ export function bedrockUsage(raw: unknown): Usage | undefined {
   });
 }
 
-export const completionId = (): string => `chatcmpl-bedrock-${randomBytes(12).toString('base64url')}`;
+export const completionId = (): string => `chatcmpl-bedrock-${randomId(12)}`;
 
 /**
  * Converse answer → OpenAI chat completion: text blocks joined, toolUse blocks → tool_calls (input as a JSON string);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../../runtime/random-id';
 import { GatewayError } from '../../runtime/relay/errors';
 import type { ChatCompletion, Usage } from '../../runtime/relay/stage';
 import { int, isObject, objects, str, type Json } from '../anthropic/json';
@@ -71,7 +71,7 @@ export function candidateParts(content: unknown): { text: string; toolCalls: Jso
   return { text, toolCalls };
 }
 
-export const completionId = (responseId: unknown): string => `chatcmpl-${str(responseId) || randomBytes(12).toString('hex')}`;
+export const completionId = (responseId: unknown): string => `chatcmpl-${str(responseId) || randomId(12, 'hex')}`;
 
 /** Gemini GenerateContentResponse → OpenAI chat completion, one choice per candidate. */
 export function geminiResponseToCompletion(json: Json, fallbackModel: string): ChatCompletion {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../../runtime/random-id';
 
 /**
  * Gemini's function calls have no ids; the OpenAI shape needs one per call, so the gateway makes them up (`call_…`).
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 const SEPARATOR = '.';
 
 export function toolCallId(thoughtSignature?: unknown): string {
-  const id = `call_${randomBytes(12).toString('hex')}`;
+  const id = `call_${randomId(12, 'hex')}`;
   if (typeof thoughtSignature !== 'string' || thoughtSignature === '') return id;
   return `${id}${SEPARATOR}${Buffer.from(thoughtSignature, 'base64').toString('base64url')}`;
 }

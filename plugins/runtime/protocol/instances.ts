@@ -1,3 +1,5 @@
+import { mayRunOnRoute, type KongScope } from '../kong-scope';
+
 /**
  * Plugin instances: one per plugin configuration (Kong starts one per plugin entity and config version, per
  * nginx worker). Instances hold only their parsed configuration — nothing that matters is lost when Kong
@@ -10,6 +12,8 @@
 export interface Instance<C = unknown> {
   id: number;
   name: string;
+  /** Where Kong applies it (from the meta fields of its raw config). */
+  scope: KongScope;
   /** The parsed configuration, or why it was refused. */
   config: C | undefined;
   configError: string | undefined;
@@ -48,6 +52,12 @@ export class InstanceTable {
 
   list(): Instance[] {
     return [...this.instances.values()];
+  }
+
+  /** Whether an instance of another plugin than `except` may run on requests to `routeId`. */
+  anyOtherMayRunOn(except: string, routeId: string | undefined): boolean {
+    for (const i of this.instances.values()) if (i.name !== except && mayRunOnRoute(i.scope, routeId)) return true;
+    return false;
   }
 }
 

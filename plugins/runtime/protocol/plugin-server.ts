@@ -6,6 +6,7 @@ import { parsePluginConfig, formatIssues } from '../config/normalize';
 import { kongSchemaFor } from '../config/zod-to-kong';
 import { EventChannel, PdkError, type StepData } from './events';
 import { InstanceTable, noInstanceError, type Instance } from './instances';
+import { kongScopeOf } from '../kong-scope';
 
 /** What a plugin looks like to Kong (the query command's output and GetPluginInfo). */
 export interface PluginInfo {
@@ -102,6 +103,7 @@ export class PluginServer {
     const parsed = parsePluginConfig(def, raw);
     const instance = this.instances.add({
       name: def.name,
+      scope: kongScopeOf(raw),
       config: parsed.ok ? parsed.config : undefined,
       configError: parsed.ok ? undefined : formatIssues(parsed.issues),
       rawConfig: raw,
@@ -130,7 +132,11 @@ export class PluginServer {
       if (instance.configError !== undefined) {
         await kong.response.exit(500, misconfiguredBody(def.name, instance.configError), { 'Content-Type': 'application/json' });
       } else {
-        await def.access(kong, instance.config);
+        await def.access(kong, instance.config, {
+          id: instance.id,
+          scope: instance.scope,
+          othersMayRunOn: (routeId) => this.instances.anyOtherMayRunOn(def.name, routeId),
+        });
       }
     } catch (err) {
       // A PdkError carries Kong's error text, which may quote request data: log only which call failed.

@@ -3,6 +3,7 @@
  * Stops counting at `limit + 1`: callers only need to know whether the limit is exceeded.
  */
 export function jsonDepthExceeds(text: string, limit: number): boolean {
+  if (text.length <= limit) return false; // every level takes at least one character
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../random-id';
 
 export type TicketRejection = 'missing' | 'unknown' | 'reused' | 'expired';
 
@@ -29,7 +29,7 @@ export class TicketBook<T> {
   }
 
   issue(value: T): string {
-    const ticket = randomBytes(16).toString('base64url');
+    const ticket = randomId(16);
     this.live.set(ticket, { value, expiresAt: Date.now() + this.ttlMs });
     return ticket;
   }

@@ -65,22 +65,27 @@ describe('plugin-server process', () => {
     expect(rssKb() - before).toBeLessThan(16 * 1024); // kong-pdk 0.6.0 retains ~1.2 KB per exit: ~24 MB here
   }, 60_000);
 
-  it('steps llm-proxy through its access phase and forgets the event on "ret"', async () => {
-    const id = await startProxy({ provider: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1', consumer_groups: true });
-    let r = (await call('HandleEvent', { InstanceId: id, EventName: 'access' })) as Step;
+  /** Runs one access phase of `instance`, answering Kong's side of each PDK call; returns the methods called. */
+  const accessCalls = async (instance: number, answers: Record<string, unknown>): Promise<string[]> => {
+    let r = (await call('HandleEvent', { InstanceId: instance, EventName: 'access' })) as Step;
     const methods: string[] = [];
-    const answers: Record<string, unknown> = {
-      'kong.client.get_consumer': { id: 'c1', username: 'team-a' },
-      'kong.client.get_consumer_groups': [{ id: 'g1', name: 'data-science' }],
-      'kong.router.get_route': { id: 'r1', name: 'chat', service: { id: 's1' } },
-    };
     while (r.Data !== 'ret') {
       methods.push(r.Data.Method);
       r = (await call('Step', { EventId: r.EventId, Data: answers[r.Data.Method] ?? null })) as Step;
     }
-    // llm-proxy alone: HandleEvent + these 5 (+ groups, asked for in its config); it never publishes its context
-    expect(methods).toEqual([
-      'kong.ctx.shared.get',
+    return methods;
+  };
+  const KONG_ANSWERS = {
+    'kong.client.get_consumer': { id: 'c1', username: 'team-a' },
+    'kong.client.get_consumer_groups': [{ id: 'g1', name: 'data-science' }],
+    'kong.router.get_route': { id: 'r1', name: 'chat', service: { id: 's1' } },
+  };
+
+  it('steps llm-proxy through its access phase and forgets the event on "ret"', async () => {
+    const id = await startProxy({ provider: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1', consumer_groups: true });
+    // llm-proxy with no instance of our other plugins started yet: none can have run, so no ctx.shared lookup;
+    // HandleEvent + these 5 (groups asked for in its config); it never publishes its context
+    expect(await accessCalls(id, KONG_ANSWERS)).toEqual([
       'kong.client.get_consumer',
       'kong.client.get_consumer_groups',
       'kong.router.get_route',
@@ -88,6 +93,27 @@ describe('plugin-server process', () => {
       'kong.service.request.set_header',
     ]);
     expect((await status()).Events).toBe(0);
+  });
+
+  it('remembers the route of a route-scoped llm-proxy instance: get_route once, not on every request', async () => {
+    const id = await startProxy({ provider: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1', route_id: 'r1' });
+    const first = await accessCalls(id, KONG_ANSWERS);
+    const second = await accessCalls(id, KONG_ANSWERS);
+    expect(first).toEqual(['kong.client.get_consumer', 'kong.router.get_route', 'kong.service.set_target', 'kong.service.request.set_header']);
+    expect(second).toEqual(['kong.client.get_consumer', 'kong.service.set_target', 'kong.service.request.set_header']);
+    // an instance scoped to a service (no route_id) asks Kong every time
+    const serviceWide = await startProxy({ provider: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1', service_id: 's1' });
+    await accessCalls(serviceWide, KONG_ANSWERS);
+    expect(await accessCalls(serviceWide, KONG_ANSWERS)).toContain('kong.router.get_route');
+  });
+
+  it('looks up the shared context once an instance of another plugin of ours may apply to the route', async () => {
+    const proxy = await startProxy({ provider: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1', route_id: 'r1' });
+    const start = (name: string, config: Record<string, unknown>) => call('StartInstance', { Name: name, Config: JSON.stringify({ __seq__: 1, ...config }) });
+    await start('llm-token-limit', { route_id: 'r2', limits: [{ limit: 1000, window: 'minute' }] }); // another route only
+    expect(await accessCalls(proxy, KONG_ANSWERS)).not.toContain('kong.ctx.shared.get');
+    await start('llm-token-limit', { limits: [{ limit: 1000, window: 'minute' }] }); // global: applies to every route
+    expect((await accessCalls(proxy, KONG_ANSWERS))[0]).toBe('kong.ctx.shared.get');
   });
 
   it('drops an event Kong never steps again (Lua error or timeout on Kong\'s side)', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../../../runtime/random-id';
 import type { ChatCompletion, Usage } from '../../../runtime/relay/stage';
 import { isObject, objects, str, type Json } from '../../anthropic/json';
 import { openAiUsage } from '../usage';
@@ -92,15 +92,14 @@ export function statusOf(finishReason: unknown): { status: 'completed' | 'incomp
 export const outputText = (text: string): Json => ({ type: 'output_text', text, annotations: [] });
 
 export function functionCallItem(callId: unknown, name: string, args: string, status: string): Json {
-  const call = str(callId) || `call_${randomId()}`;
+  const call = str(callId) || `call_${randomId(12, 'hex')}`;
   return { type: 'function_call', id: prefixedId('fc_', call), call_id: call, name, arguments: args, status };
 }
 
-const randomId = () => randomBytes(12).toString('hex');
 
 /** An id with OpenAI's prefix for its kind (`resp_`, `msg_`, `fc_`), derived from the provider's id when it has one. */
 export function prefixedId(prefix: string, id: unknown): string {
   const s = str(id);
   if (s.startsWith(prefix)) return s;
-  return `${prefix}${s.replace(/^(chatcmpl-|call_)/, '').replace(/[^A-Za-z0-9_]/g, '') || randomId()}`;
+  return `${prefix}${s.replace(/^(chatcmpl-|call_)/, '').replace(/[^A-Za-z0-9_]/g, '') || randomId(12, 'hex')}`;
 }
