@@ -75,17 +75,21 @@ export interface Gateway {
   counters(): Promise<Counters | undefined>;
   /** The plugin server's RSS now, under load too; undefined for the baseline. */
   rssBytes(): Promise<number | undefined>;
+  /** The live heap after a full GC (a server started with `nodeFlags: ['--expose-gc']`), and the RSS after it. */
+  heapAfterGc(): Promise<{ heapBytes: number; rssBytes: number } | undefined>;
   stop(): Promise<void>;
 }
 
-async function pluginServerStatus(socket: string): Promise<{ CpuMicros: number; Rss: number }> {
+async function pluginServerStatus(socket: string, gc = false): Promise<{ CpuMicros: number; Rss: number; HeapUsed: number }> {
   const conn = await RpcConnection.connect(socket);
   try {
-    return (await conn.call('plugin.GetStatus', null)) as { CpuMicros: number; Rss: number };
+    return (await conn.call('plugin.GetStatus', gc ? { Gc: true } : null)) as { CpuMicros: number; Rss: number; HeapUsed: number };
   } finally {
     conn.close();
   }
 }
+
+const SERVER_CLI = join(__dirname, '..', '..', 'plugins', 'runtime', 'cli', 'main.js');
 
 /** Kong's query command of each plugin (`dump --plugin NAME`) from the plugin server in dist/. */
 export type QueryCommand = (plugin: string | undefined) => string[];
@@ -95,7 +99,7 @@ export type QueryCommand = (plugin: string | undefined) => string[];
  * startup; on a loaded 2-core machine a fresh Node process per plugin and per scenario costs seconds).
  */
 export async function savedQueryCommand(dir: string): Promise<QueryCommand> {
-  const cli = join(__dirname, '..', '..', 'plugins', 'runtime', 'cli', 'main.js');
+  const cli = SERVER_CLI;
   const plugins = ['llm-proxy', ...GOVERNANCE_PLUGINS];
   // a plugin whose query fails gets no file: the scenarios with it then fail to start and are reported n/a
   await Promise.allSettled(
@@ -135,7 +139,13 @@ async function startBareRelay(mockUrl: string): Promise<BareRelay> {
  * The emulator (2 workers, as a 2-core Kong) with the scenario's route, and the real plugin server from dist/ (or,
  * for the bare-relay floor, the bare relay as the route's upstream).
  */
-export async function startGateway(scenario: Scenario, mockUrl: string, dir: string, queryCommand?: QueryCommand): Promise<Gateway> {
+export async function startGateway(
+  scenario: Scenario,
+  mockUrl: string,
+  dir: string,
+  queryCommand?: QueryCommand,
+  nodeFlags: string[] = [],
+): Promise<Gateway> {
   const slug = scenario.name.replace(/\W+/g, '-');
   const file = join(dir, `${slug}.yaml`);
   const bare = scenario.bareRelay ? await startBareRelay(mockUrl) : undefined;
@@ -143,7 +153,8 @@ export async function startGateway(scenario: Scenario, mockUrl: string, dir: str
   const socketPath = join(dir, `${slug}.sock`);
   let kong: KongEmulator;
   try {
-    kong = await KongEmulator.start({ config: file, pluginServer: { socketPath, queryCommand }, workers: 2 });
+    const command = nodeFlags.length > 0 ? [process.execPath, ...nodeFlags, SERVER_CLI, 'serve', '--socket', '{socket}'] : undefined;
+    kong = await KongEmulator.start({ config: file, pluginServer: { socketPath, queryCommand, command }, workers: 2 });
   } catch (err) {
     bare?.stop();
     throw err;
@@ -166,6 +177,11 @@ export async function startGateway(scenario: Scenario, mockUrl: string, dir: str
       return { cpuMicros: status.CpuMicros, rpcs: kong.rpcStats.total, requests: kong.logs.length };
     },
     rssBytes: async () => (withServer ? (await pluginServerStatus(socketPath)).Rss : undefined),
+    heapAfterGc: async () => {
+      if (!withServer) return undefined;
+      const status = await pluginServerStatus(socketPath, true);
+      return { heapBytes: status.HeapUsed, rssBytes: status.Rss };
+    },
     stop: async () => {
       await kong.stop();
       bare?.stop();

@@ -54,7 +54,8 @@ export class PluginServer {
 
   /** Dispatch table: RPC method name (without `plugin.`) → handler. */
   readonly methods: Record<string, (arg: any) => Promise<unknown>> = {
-    GetStatus: async () => ({
+    GetStatus: async (arg?: { Gc?: boolean }) => ({
+      ...fullGcIfAsked(arg),
       Pid: process.pid,
       Plugins: Object.fromEntries([...this.plugins.keys()].map((n) => [n, {}])),
       Instances: this.instances.list().map((i) => ({ Name: i.name, Id: i.id, StartTime: i.startTime })),
@@ -62,6 +63,7 @@ export class PluginServer {
       // diagnostics for tests and benchmarks (Kong never calls GetStatus)
       CpuMicros: cpuMicros(),
       Rss: process.memoryUsage.rss(),
+      HeapUsed: process.memoryUsage().heapUsed,
       Contexts: suiteRuntime().contexts.size,
       Tickets: suiteRuntime().tickets.size,
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -196,6 +198,16 @@ export function misconfiguredBody(plugin: string, reason: string): string {
     type: 'error',
     error: { type: 'api_error', code: 'gateway_misconfigured', message: `${plugin} is misconfigured: ${reason}` },
   });
+}
+
+/**
+ * `GetStatus {Gc: true}` on a server started with node's --expose-gc (the memory benchmark) runs a full garbage
+ * collection first, so that HeapUsed is the live heap: its trend tells a leak from V8 letting the heap grow.
+ */
+function fullGcIfAsked(arg: { Gc?: boolean } | undefined): object {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (arg?.Gc === true && typeof gc === 'function') gc();
+  return {};
 }
 
 function cpuMicros(): number {

@@ -1,5 +1,5 @@
 import { MinHeap } from './min-heap';
-import type { ReserveRequest, ReserveResult, Store } from './types';
+import { SETTLED_TOMBSTONE_MS, type ReserveRequest, type ReserveResult, type Store } from './types';
 import { assertActuals, assertAmount, assertDuration, assertReserveRequest } from './validate';
 
 interface Expiring {
@@ -15,14 +15,17 @@ interface CounterEntry extends Expiring {
 interface Reservation {
   /** Each item holds the counter entry it reserved on, so a counter recreated under the same key is never touched. */
   items: { key: string; amount: number; counter: CounterEntry }[];
-  settled: boolean;
+  expiresAt: number;
 }
+
 
 export interface MemoryStoreOptions {
   /** How often the background sweep runs (default 1000 ms). */
   sweepIntervalMs?: number;
   /** How many entries per map one sweep looks at (default 10 000), so a sweep never blocks for long. */
   sweepBudget?: number;
+  /** How long a settled reservation is remembered (default SETTLED_TOMBSTONE_MS). */
+  settledTombstoneMs?: number;
 }
 
 /** Walks a map a bounded number of entries at a time, resuming where it stopped, deleting expired entries. */
@@ -51,11 +54,18 @@ export class MemoryStore implements Store {
   private readonly counters = new Map<string, CounterEntry>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly reservationExpiries = new MinHeap<{ at: number; id: string }>();
+  /** Settled reservation id → until when it is remembered; in settle order, which is nearly expiry order. */
+  private readonly settled = new Map<string, number>();
+  /** Heap entries of reservations already settled: the heap is compacted when they are the majority. */
+  private staleExpiries = 0;
   private readonly sweepers = [new ExpirySweeper(this.values), new ExpirySweeper(this.counters)];
   private readonly sweepTimer: NodeJS.Timeout;
 
+  private readonly tombstoneMs: number;
+
   constructor(options: MemoryStoreOptions = {}) {
     const budget = options.sweepBudget ?? 10_000;
+    this.tombstoneMs = options.settledTombstoneMs ?? SETTLED_TOMBSTONE_MS;
     this.sweepTimer = setInterval(() => {
       const now = Date.now();
       this.expireReservations(now);
@@ -91,7 +101,7 @@ export class MemoryStore implements Store {
     assertReserveRequest(req);
     const now = Date.now();
     this.expireReservations(now);
-    if (this.reservations.has(req.id)) throw new Error('reservation id already in use');
+    if (this.reservations.has(req.id) || this.isSettled(req.id, now)) throw new Error('reservation id already in use');
     const earlierSums = req.items.map((item) => (item.window?.earlier ?? []).reduce((sum, k) => sum + (live(this.counters, k, now)?.total ?? 0), 0));
     const current = req.items.map((item, i) => (live(this.counters, item.key, now)?.total ?? 0) + earlierSums[i]);
     const rejectedIndex = req.items.findIndex((item, i) => item.amount > 0 && current[i] + item.amount > item.limit);
@@ -102,7 +112,7 @@ export class MemoryStore implements Store {
       counter.total += amount;
       return { key, amount, counter };
     });
-    this.reservations.set(req.id, { items, settled: false });
+    this.reservations.set(req.id, { items, expiresAt: now + req.ttlMs });
     this.reservationExpiries.push({ at: now + req.ttlMs, id: req.id });
     return { ok: true, totals: items.map((item, i) => item.counter.total + earlierSums[i]) };
   }
@@ -111,17 +121,26 @@ export class MemoryStore implements Store {
     assertActuals(actual);
     const now = Date.now();
     this.expireReservations(now);
+    if (this.isSettled(id, now)) return true;
     const reservation = this.reservations.get(id);
     if (!reservation) return false;
-    if (reservation.settled) return true;
     for (const item of reservation.items) {
       if (live(this.counters, item.key, now) !== item.counter) continue; // window expired: do not resurrect
       const used = Object.hasOwn(actual, item.key) ? actual[item.key] : 0;
       item.counter.total = Math.max(0, item.counter.total + used - item.amount);
     }
-    // Kept (as a tombstone) until its ttl, so a second settle is recognised and changes nothing.
-    reservation.settled = true;
+    this.reservations.delete(id);
+    this.settled.set(id, Math.min(now + this.tombstoneMs, reservation.expiresAt));
+    if (++this.staleExpiries > 1_000 && this.staleExpiries * 2 > this.reservationExpiries.size) {
+      this.reservationExpiries.retain((e) => this.reservations.has(e.id));
+      this.staleExpiries = 0;
+    }
     return true;
+  }
+
+  private isSettled(id: string, now: number): boolean {
+    const until = this.settled.get(id);
+    return until !== undefined && until > now;
   }
 
   async totals(keys: string[]): Promise<number[]> {
@@ -131,8 +150,13 @@ export class MemoryStore implements Store {
   }
 
   /** Entries currently held (expired ones included until a sweep or an access removes them). */
-  size(): { values: number; counters: number; reservations: number } {
-    return { values: this.values.size, counters: this.counters.size, reservations: this.reservations.size };
+  size(): { values: number; counters: number; reservations: number; expiryQueue: number } {
+    return {
+      values: this.values.size,
+      counters: this.counters.size,
+      reservations: this.reservations.size + this.settled.size,
+      expiryQueue: this.reservationExpiries.size,
+    };
   }
 
   async close(): Promise<void> {
@@ -140,6 +164,7 @@ export class MemoryStore implements Store {
     this.values.clear();
     this.counters.clear();
     this.reservations.clear();
+    this.settled.clear();
     this.reservationExpiries.clear();
   }
 
@@ -152,14 +177,24 @@ export class MemoryStore implements Store {
     return counter;
   }
 
-  /** Cost O(number expired): pops due reservations off a heap and gives back what unsettled ones held. */
+  /**
+   * Cost O(number expired): pops due reservations off a heap and gives back what unsettled ones held (a settled one
+   * is no longer in the map), then forgets tombstones whose time is up.
+   */
   private expireReservations(now: number): void {
     for (let due = this.reservationExpiries.peek(); due && due.at <= now; due = this.reservationExpiries.peek()) {
       this.reservationExpiries.pop();
       const reservation = this.reservations.get(due.id);
+      if (!reservation) {
+        this.staleExpiries = Math.max(0, this.staleExpiries - 1);
+        continue;
+      }
       this.reservations.delete(due.id);
-      if (!reservation || reservation.settled) continue;
       for (const item of reservation.items) item.counter.total = Math.max(0, item.counter.total - item.amount);
+    }
+    for (const [id, until] of this.settled) {
+      if (until > now) break;
+      this.settled.delete(id);
     }
   }
 }

@@ -45,4 +45,11 @@ export class MinHeap<T extends { at: number }> {
   clear(): void {
     this.items.length = 0;
   }
+
+  /** Keeps only the items `keep` accepts and restores the heap order: O(n). */
+  retain(keep: (item: T) => boolean): void {
+    const kept = this.items.filter(keep);
+    this.items.length = 0;
+    for (const item of kept) this.push(item);
+  }
 }

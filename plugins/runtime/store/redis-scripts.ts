@@ -1,3 +1,5 @@
+import { SETTLED_TOMBSTONE_MS } from './types';
+
 /**
  * Lua scripts of the Redis store; each runs atomically, costs O(items + rolling sub-buckets read + expired reservations).
  *
@@ -5,7 +7,8 @@
  *   T c:<key>  counter (string integer, PX = window, set on creation only); includes outstanding reservations
  *   T z:<key>  ZSET of reservations on that counter: member `<amount>:<id>`, score = expiry (server ms);
  *              same expiry as its counter
- *   T r:<id>   reservation hash: `#exp` (server ms), `#settled`, and `k:<key>` = amount per item; PX = its ttl
+ *   T r:<id>   reservation hash: `#exp` (server ms), `#settled`, and `k:<key>` = amount per item; PX = its ttl;
+ *              once settled, `#exp` and `#settled` only, for at most SETTLED_TOMBSTONE_MS
  * Expired reservations are purged lazily: whenever a script touches a counter it first subtracts the members of
  * its ZSET whose score is due, so no scan is ever needed. Time is the Redis server's (TIME), so clients' clocks
  * do not matter.
@@ -114,10 +117,10 @@ local r, tag, id = KEYS[1], ARGV[1], ARGV[2]
 local now = now_ms()
 local fields = redis.call('HGETALL', r)
 if #fields == 0 then return 0 end
-local exp, settled, reserved = 0, false, {}
+local exp, expText, settled, reserved = 0, '0', false, {}
 for i = 1, #fields, 2 do
   local f, v = fields[i], fields[i + 1]
-  if f == '#exp' then exp = tonumber(v)
+  if f == '#exp' then exp, expText = tonumber(v), v
   elseif f == '#settled' then settled = true
   else reserved[#reserved + 1] = {string.sub(f, 3), tonumber(v)} end
 end
@@ -135,6 +138,10 @@ for _, item in ipairs(reserved) do
     if delta > 0 then redis.call('INCRBY', c, int(delta)) else sub_floor(c, -delta) end
   end
 end
-redis.call('HSET', r, '#settled', '1')
+-- a tombstone (no items) for a short while only: a second settle is recognised, and settled reservations do not
+-- fill Redis for the whole ttl
+redis.call('DEL', r)
+redis.call('HSET', r, '#exp', expText, '#settled', '1')
+redis.call('PEXPIRE', r, math.max(1, math.min(exp - now, ${SETTLED_TOMBSTONE_MS})))
 return 1
 `;

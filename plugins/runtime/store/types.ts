@@ -61,3 +61,10 @@ export interface Store {
   totals(keys: string[]): Promise<number[]>;
   close(): Promise<void>;
 }
+
+/**
+ * How long a settled reservation is remembered, so that a second settle is recognised and changes nothing. Far
+ * shorter than the reservation ttl (15 minutes by default): a record per request for the whole ttl would hold
+ * hundreds of MB (in the process or in Redis) at a few hundred requests per second.
+ */
+export const SETTLED_TOMBSTONE_MS = 60_000;

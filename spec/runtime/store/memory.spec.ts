@@ -35,4 +35,26 @@ describe('MemoryStore memory bounds', () => {
       await store.close();
     }
   });
+
+  it('remembers a settled reservation only for a short while, whatever its ttl (memory stays flat under load)', async () => {
+    const store = new MemoryStore({ settledTombstoneMs: 100 });
+    try {
+      const items = [{ key: 'k', amount: 5, limit: 1e9, windowMs: 3_600_000 }];
+      for (let i = 0; i < 20_000; i++) {
+        await store.reserve({ id: `r${i}`, ttlMs: 900_000, items }); // the 15-minute default ttl
+        await store.settle(`r${i}`, { k: 1 });
+      }
+      // the expiry heap is compacted as settled entries pile up in it
+      expect(store.size().expiryQueue).toBeLessThan(2_100);
+      expect(await store.settle('r19999', { k: 99 })).toBe(true); // still recognised: changes nothing
+      await expect(store.reserve({ id: 'r19999', ttlMs: 900_000, items })).rejects.toThrow(/in use/);
+      await sleep(150);
+      expect(await store.totals(['k'])).toEqual([20_000]);
+      expect(store.size().reservations).toBe(0);
+      expect(await store.settle('r19999', { k: 99 })).toBe(false); // forgotten
+      expect(await store.totals(['k'])).toEqual([20_000]);
+    } finally {
+      await store.close();
+    }
+  });
 });

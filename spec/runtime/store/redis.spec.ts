@@ -1,6 +1,7 @@
+import { Redis } from 'ioredis';
 import { guardedStoreCall, resetStoreFailureCounts, storeFailureCounts } from '../../../plugins/runtime/store/guard';
 import { createStore } from '../../../plugins/runtime/store/index';
-import type { Store } from '../../../plugins/runtime/store/types';
+import { SETTLED_TOMBSTONE_MS, type Store } from '../../../plugins/runtime/store/types';
 import { freePort, startRedisServer, type RedisServer } from '../../support/redis-server';
 import { storeContract, sleep, waitUntilAvailable } from './contract';
 
@@ -127,6 +128,40 @@ describe('RedisStore options', () => {
       expect(result).toMatchObject({ ok: false, failMode: 'closed' });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('RedisStore reservation records', () => {
+  let server: RedisServer;
+  let store: Store;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    store = createStore({ type: 'redis', url: server.url });
+    await waitUntilAvailable(store, 3000);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await server?.stop();
+  });
+
+  it('keeps a settled reservation as a small tombstone for a minute at most, not for its whole ttl', async () => {
+    const items = [{ key: 'tomb-k', amount: 5, limit: 1_000, windowMs: 3_600_000 }];
+    await store.reserve({ id: 'tomb-1', ttlMs: 900_000, items });
+    const redis = new Redis(server.url);
+    try {
+      const [key] = await redis.keys('*r:tomb-1');
+      expect(await redis.pttl(key)).toBeGreaterThan(800_000);
+      expect(await store.settle('tomb-1', { 'tomb-k': 2 })).toBe(true);
+      expect(Object.keys(await redis.hgetall(key)).sort()).toEqual(['#exp', '#settled']);
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(SETTLED_TOMBSTONE_MS);
+      expect(await store.settle('tomb-1', { 'tomb-k': 99 })).toBe(true); // recognised, changes nothing
+      expect(await store.totals(['tomb-k'])).toEqual([2]);
+    } finally {
+      redis.disconnect();
     }
   });
 });
