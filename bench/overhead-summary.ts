@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { latencyChart, type LatencyBar } from './support/chart';
 import type { MemoryFigures } from './support/memory-types';
-import { isUnavailable, type OverheadReport, type PathFigures, type RequestFigures, type StreamingFigures, type Unavailable } from './support/overhead-types';
+import { BARE_RELAY, isUnavailable, type OverheadReport, type PathFigures, type RequestFigures, type StreamingFigures, type Unavailable } from './support/overhead-types';
 import { readResults, resultsDir } from './support/results';
 import { checkTargets, RSS_SLOPE_BOUND_MB_PER_10K, type TargetCheck } from './support/targets';
 
@@ -65,7 +65,9 @@ function overheadTables(o: OverheadReport): string {
   const settings =
     `${o.quick ? '**Quick smoke run** (indicative only), ' : ''}${o.seconds_per_run} s per figure, concurrency steps ${o.concurrencies.join('/')}, ` +
     `p99 bound ${o.p99_bound_ms} ms; ${o.machine}; ${o.date}. Round trip to another process on this machine: unix socket ` +
-    `${o.round_trip_floor.unix_rtt_us} µs, loopback TCP ${o.round_trip_floor.tcp_rtt_us} µs.`;
+    `${o.round_trip_floor.unix_rtt_us} µs, loopback TCP ${o.round_trip_floor.tcp_rtt_us} µs; an echoing process spends ` +
+    `${o.round_trip_floor.unix_echo_cpu_us ?? dash} µs of CPU per unix-socket round trip (the floor of one RPC). The \`${BARE_RELAY}\` path ` +
+    'is the floor of any relay written in Node: a plain Node HTTP server forwarding with undici to the mock, with no plugin work.';
   return [
     settings,
     '',
@@ -92,8 +94,10 @@ function memoryLine(m: MemoryFigures): string {
   return (
     `**Memory** (all five plugins, non-streaming, concurrency ${m.connections}, ${m.requests.toLocaleString('en')} requests at ${m.rps} req/s` +
     `${m.quick ? ', quick run' : ''}): plugin-server RSS ${m.steady_state_rss_mb} MB at steady state, ${m.final_rss_mb} MB after the run ` +
-    `(max ${m.max_rss_mb} MB); slope over the second half ${m.second_half_slope_mb_per_10k} MB per 10k requests ` +
-    `(no growth trend: ≤ ${RSS_SLOPE_BOUND_MB_PER_10K}). The cache (10,000 entries by default) fills during the first 10k requests.`
+    `(max ${m.max_rss_mb} MB); live heap after a full GC ${m.steady_state_heap_after_gc_mb ?? dash} → ${m.final_heap_after_gc_mb ?? dash} MB. ` +
+    `Slopes over the second half, MB per 10k requests (no growth trend: ≤ ${RSS_SLOPE_BOUND_MB_PER_10K}): RSS ${m.second_half_slope_mb_per_10k}, ` +
+    `live heap ${m.second_half_heap_after_gc_slope_mb_per_10k ?? dash}. The cache (10,000 entries by default) fills during the first 10k ` +
+    'requests; each of the 40 samples forces a full GC (the server runs with --expose-gc) before reading the live heap.'
   );
 }
 

@@ -2,6 +2,8 @@
  * Gateway overhead, measured in one run against baselines in the same run (issue "Benchmarks"), for these paths:
  *   direct    — the OpenAI mock called directly;
  *   baseline  — through the Kong emulator with key-auth and no plugin of ours (upstream = the mock);
+ *   bare relay — the baseline with a bare Node relay (bench/support/bare-relay.ts) between the emulator and the mock:
+ *               the floor of any relay in Node, with no plugin work;
  *   llm-proxy — llm-proxy alone (plugin server + relay); each other plugin with llm-proxy; all five.
  * Traffic: non-streaming cache miss (a unique prompt per request), streaming, and cache hit (paths with the cache,
  * exact mode, one repeated prompt). Figures: latency p50/p99 at concurrency 1 (autocannon), throughput at p99 ≤ the
@@ -18,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { OpenAiMock } from '../spec/support/mock-providers/openai-mock';
 import { CACHE_PLUGIN, CLIENT_HEADERS, perRequest, savedQueryCommand, SCENARIOS, startGateway, type Gateway, type QueryCommand, type Scenario } from './support/gateway';
 import { chatBody, runLoad, sendOnce, throughputAtBound, warmUp, type LoadTarget } from './support/load';
-import type { OverheadReport, PathFigures, RequestFigures, StreamingFigures, Unavailable } from './support/overhead-types';
+import { BARE_RELAY, type OverheadReport, type PathFigures, type RequestFigures, type StreamingFigures, type Unavailable } from './support/overhead-types';
 import { resultsDir } from './support/results';
 import { roundTripFloor } from './support/round-trip-floor';
 import { round } from './support/stats';
@@ -35,7 +37,7 @@ interface Settings {
 }
 
 /** A quick run is a smoke check: the baseline, llm-proxy and all five only, short runs, two concurrency steps. */
-const QUICK_SCENARIOS = ['baseline', 'llm-proxy', 'all five'];
+const QUICK_SCENARIOS = ['baseline', BARE_RELAY, 'llm-proxy', 'all five'];
 
 function settings(quick: boolean, seconds: string | undefined): Settings {
   return quick

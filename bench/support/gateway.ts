@@ -5,6 +5,7 @@ import { KongEmulator } from '../../spec/support/kong-emulator/emulator';
 import { runQueryCommand } from '../../spec/support/kong-emulator/plugin-server-process';
 import { RpcConnection } from '../../spec/support/kong-emulator/rpc-client';
 import type { LoadTarget } from './load';
+import { BARE_RELAY } from './overhead-types';
 
 /** The plugins besides llm-proxy, in Kong's order. Each one needs llm-proxy on the route: it is the relay. */
 export const GOVERNANCE_PLUGINS = ['llm-pii-guard', 'llm-semantic-cache', 'llm-token-limit', 'llm-cost-attribution'] as const;
@@ -20,8 +21,6 @@ export interface Scenario {
   /** The emulator's upstream is the bare Node relay (bench/support/bare-relay.ts) in front of the mock. */
   bareRelay?: boolean;
 }
-
-export const BARE_RELAY = 'bare relay';
 
 export const SCENARIOS: Scenario[] = [
   { name: 'baseline', plugins: [] },

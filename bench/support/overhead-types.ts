@@ -2,6 +2,9 @@ import type { LoadFigures, ThroughputFigures } from './load';
 import type { RoundTripFloor } from './round-trip-floor';
 import type { StreamFigures } from './streaming';
 
+/** The path with the bare Node relay (bench/support/bare-relay.ts) in place of the plugin server: the floor. */
+export const BARE_RELAY = 'bare relay';
+
 /** The plugin work per request, independent of the emulator's own cost (null on paths without a plugin server). */
 export interface PluginWork {
   server_cpu_us_per_request: number | null;
