@@ -8,6 +8,7 @@
  * Run: npx tsc -p tsconfig.build.json && node dist/bench/llm-semantic-cache.js [--requests 300] (BENCH_QUICK=1: a smoke run)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpuTimes, stealPercent } from './support/cpu-steal';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -136,7 +137,9 @@ async function main(): Promise<void> {
   try {
     const exact = await hitLatency(`${kong.url}/exact/v1/chat/completions`, requests, () => QUESTION, 'exact');
     process.stdout.write(`exact hit through the emulator: ${JSON.stringify(exact)}\n`);
-    const semantic = await hitLatency(`${kong.url}/semantic/v1/chat/completions`, requests, variant, 'semantic');
+    const cpuBefore = cpuTimes();
+    const semantic = { ...(await hitLatency(`${kong.url}/semantic/v1/chat/completions`, requests, variant, 'semantic')), cpu_steal_percent: 0 as number | null };
+    semantic.cpu_steal_percent = stealPercent(cpuBefore, cpuTimes());
     process.stdout.write(`semantic hit (built-in embedder) through the emulator: ${JSON.stringify(semantic)}\n`);
     gateway = { exact_hit: exact, semantic_hit_builtin_embedder: semantic, upstream_calls: mock.requests.length };
   } finally {

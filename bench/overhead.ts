@@ -22,6 +22,7 @@ import { CACHE_PLUGIN, CLIENT_HEADERS, perRequest, savedQueryCommand, SCENARIOS,
 import { chatBody, runLoad, sendOnce, throughputAtBound, warmUp, type LoadTarget } from './support/load';
 import { BARE_RELAY, type OverheadReport, type PathFigures, type RequestFigures, type StreamingFigures, type Unavailable } from './support/overhead-types';
 import { resultsDir } from './support/results';
+import { cpuTimes, stealPercent } from './support/cpu-steal';
 import { roundTripFloor } from './support/round-trip-floor';
 import { round } from './support/stats';
 import { measureStreaming } from './support/streaming';
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
   const mock = new OpenAiMock({ apiKey: 'bench-key', chunkDelayMs: CHUNK_DELAY_MS });
   const { url: mockUrl } = await mock.start();
   try {
+    const runStart = cpuTimes();
     const floor = await roundTripFloor(dir);
     const query = await savedQueryCommand(dir);
     const noPlugins = async () => undefined;
@@ -174,9 +176,12 @@ async function main(): Promise<void> {
     };
     for (const scenario of s.scenarios) {
       const started = Date.now();
+      const cpuBefore = cpuTimes();
       report.paths[scenario.name] = await measurePath(scenario, mockUrl, dir, s, query);
-      console.error(`== overhead: ${scenario.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      report.paths[scenario.name].cpu_steal_percent = stealPercent(cpuBefore, cpuTimes());
+      console.error(`== overhead: ${scenario.name} (${((Date.now() - started) / 1000).toFixed(1)} s, steal ${report.paths[scenario.name].cpu_steal_percent ?? '?'} %)`);
     }
+    report.cpu_steal_percent = stealPercent(runStart, cpuTimes());
     addOverheads(report);
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'overhead.json'), `${JSON.stringify(report, null, 2)}\n`);

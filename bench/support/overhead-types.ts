@@ -38,6 +38,8 @@ export interface PathFigures {
   streaming: StreamingFigures | Unavailable;
   /** Only on paths with llm-semantic-cache (exact mode, one repeated prompt). */
   cache_hit?: RequestFigures | Unavailable;
+  /** CPU time the hypervisor gave to other guests while this path was measured (null: not Linux). */
+  cpu_steal_percent?: number | null;
 }
 
 export interface OverheadReport {
@@ -49,6 +51,8 @@ export interface OverheadReport {
   p99_bound_ms: number;
   stream: { requests_per_path: number; chunk_delay_ms: number };
   round_trip_floor: RoundTripFloor;
+  /** CPU steal over the whole run, in percent (see bench/support/cpu-steal.ts). */
+  cpu_steal_percent?: number | null;
   direct: { miss: RequestFigures; streaming: StreamingFigures };
   /** By scenario name: baseline (emulator, key-auth, no plugin of ours), llm-proxy, each plugin with llm-proxy, all five. */
   paths: Record<string, PathFigures>;

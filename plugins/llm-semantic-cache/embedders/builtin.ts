@@ -186,6 +186,14 @@ class ModelHost {
 
 const host = new ModelHost();
 
+/**
+ * Starts loading the built-in model now (LLM_PRELOAD_EMBEDDER=builtin at plugin-server start), so that the first
+ * semantic request does not wait for it: Kong starts instances, and so their warm-up, only on a route's first request.
+ */
+export function preloadBuiltinEmbedder(): Promise<number> {
+  return host.start();
+}
+
 /** Batches and texts sent to the worker since the process started (micro-batching shows as texts > batches). */
 export function builtinEmbedderStats(): { batches: number; texts: number } {
   return { ...host.stats };

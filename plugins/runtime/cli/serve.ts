@@ -1,4 +1,5 @@
 import { PLUGINS } from '../../registry';
+import { preloadBuiltinEmbedder } from '../../llm-semantic-cache/embedders/builtin';
 import { closeWebhookSenders } from '../../llm-cost-attribution/webhook';
 import { log, errorMessage } from '../logger';
 import { PluginServer } from '../protocol/plugin-server';
@@ -28,6 +29,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const server = new PluginServer(PLUGINS, { eventTimeoutMs: opts.eventTimeoutMs ?? (Number(process.env.LLM_EVENT_TIMEOUT_MS) || 60_000) });
   const relay = new RelayServer(runtime.tickets, PLUGINS, { port: opts.relayPort });
   runtime.relay = await relay.listen();
+  preloadFromEnv();
   const listener = new RpcListener(opts.socketPath, server.methods);
   await listener.listen();
   const metrics = new SuiteMetrics(() => runtime.tickets.rejections, PLUGIN_METRICS_TEXTS, () => usageSinks.stats());
@@ -64,6 +66,21 @@ export async function serve(opts: ServeOptions): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('uncaughtException', (err) => log.error('uncaught exception', { error: errorMessage(err) }));
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: errorMessage(err) }));
+}
+
+/** LLM_PRELOAD_EMBEDDER=builtin: load the semantic cache's built-in model at start (its worker holds ~100 MB). */
+function preloadFromEnv(): void {
+  const preload = process.env.LLM_PRELOAD_EMBEDDER;
+  if (!preload) return;
+  if (preload !== 'builtin') {
+    log.warn('LLM_PRELOAD_EMBEDDER ignored: only "builtin" can be preloaded', { value: preload.slice(0, 40) });
+    return;
+  }
+  const started = Date.now();
+  preloadBuiltinEmbedder().then(
+    (dimensions) => log.info('built-in embedder preloaded', { dimensions, ms: Date.now() - started }),
+    (err: unknown) => log.warn('built-in embedder preload failed', { error: errorMessage(err) }),
+  );
 }
 
 /** LLM_METRICS_PORT (default 9542; 0 = any free port; "off" = none) on LLM_METRICS_HOST (default 127.0.0.1). */
