@@ -25,7 +25,9 @@ describe('PluginServerProcess (Kong pluginserver_timer)', () => {
     } finally {
       await ps.stop();
     }
-    expect(ps.exits.at(-1)).toMatchObject({ code: 0 }); // the fake exits 0 on SIGTERM
+    // stopped by our SIGTERM: the fake's handler exits 0; a loaded machine may deliver it before the handler is set
+    const last = ps.exits.at(-1)!;
+    expect(last.code === 0 || last.signal === 'SIGTERM').toBe(true);
     expect(ps.running).toBe(false);
   });
 
