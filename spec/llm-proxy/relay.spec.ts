@@ -98,7 +98,7 @@ describe('llm-proxy relay stage', () => {
   });
 
   it('answers 504 when the provider sends no headers within first_byte_ms', async () => {
-    mock.setFault({ delayMs: 1_000 }, 1);
+    mock.setFault({ delayMs: 4_000 }, 1); // far past the timeout, even on a machine stalled by other test workers
     const r = await call('/v1/chat/completions', chat, { timeouts: { first_byte_ms: 100 } });
     expect(r.status).toBe(504);
     expect(r.json().error.code).toBe('upstream_timeout');
