@@ -24,6 +24,7 @@ export interface Instance<C = unknown> {
 
 export class InstanceTable {
   private readonly instances = new Map<number, Instance>();
+  private readonly mayRunAnswers = new Map<string, boolean>();
   private nextId: number;
 
   constructor(firstId: number = Date.now() * 1024) {
@@ -33,6 +34,7 @@ export class InstanceTable {
   add(entry: Omit<Instance, 'id'>): Instance {
     const instance = { ...entry, id: this.nextId++ };
     this.instances.set(instance.id, instance);
+    this.mayRunAnswers.clear();
     return instance;
   }
 
@@ -42,7 +44,7 @@ export class InstanceTable {
 
   delete(id: number): Instance | undefined {
     const instance = this.instances.get(id);
-    this.instances.delete(id);
+    if (this.instances.delete(id)) this.mayRunAnswers.clear();
     return instance;
   }
 
@@ -54,10 +56,24 @@ export class InstanceTable {
     return [...this.instances.values()];
   }
 
-  /** Whether an instance of another plugin than `except` may run on requests to `routeId`. */
+  /**
+   * Whether an instance of another plugin than `except` may run on requests to `routeId`. Asked on every request:
+   * answers are remembered until the table changes (Kong starts and closes instances only on configuration changes).
+   */
   anyOtherMayRunOn(except: string, routeId: string | undefined): boolean {
-    for (const i of this.instances.values()) if (i.name !== except && mayRunOnRoute(i.scope, routeId)) return true;
-    return false;
+    const key = `${except}\u0000${routeId ?? ''}`;
+    const known = this.mayRunAnswers.get(key);
+    if (known !== undefined) return known;
+    let answer = false;
+    for (const i of this.instances.values()) {
+      if (i.name !== except && mayRunOnRoute(i.scope, routeId)) {
+        answer = true;
+        break;
+      }
+    }
+    if (this.mayRunAnswers.size >= 10_000) this.mayRunAnswers.clear();
+    this.mayRunAnswers.set(key, answer);
+    return answer;
   }
 }
 
