@@ -1,4 +1,5 @@
 import { mayRunOnRoute, type KongScope } from '../kong-scope';
+import type { InstanceInfo } from '../plugin-definition';
 
 /**
  * Plugin instances: one per plugin configuration (Kong starts one per plugin entity and config version, per
@@ -14,6 +15,8 @@ export interface Instance<C = unknown> {
   name: string;
   /** Where Kong applies it (from the meta fields of its raw config). */
   scope: KongScope;
+  /** What its access handler is told about it (built once, not on every request). */
+  info: InstanceInfo;
   /** The parsed configuration, or why it was refused. */
   config: C | undefined;
   configError: string | undefined;
@@ -31,8 +34,10 @@ export class InstanceTable {
     this.nextId = firstId;
   }
 
-  add(entry: Omit<Instance, 'id'>): Instance {
-    const instance = { ...entry, id: this.nextId++ };
+  add(entry: Omit<Instance, 'id' | 'info'>): Instance {
+    const id = this.nextId++;
+    const info: InstanceInfo = { id, scope: entry.scope, othersMayRunOn: (routeId) => this.anyOtherMayRunOn(entry.name, routeId) };
+    const instance = { ...entry, id, info };
     this.instances.set(instance.id, instance);
     this.mayRunAnswers.clear();
     return instance;

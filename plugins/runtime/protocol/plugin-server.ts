@@ -54,21 +54,10 @@ export class PluginServer {
 
   /** Dispatch table: RPC method name (without `plugin.`) → handler. */
   readonly methods: Record<string, (arg: any) => Promise<unknown>> = {
-    GetStatus: async (arg?: { Gc?: boolean }) => ({
-      ...fullGcIfAsked(arg),
-      Pid: process.pid,
-      Plugins: Object.fromEntries([...this.plugins.keys()].map((n) => [n, {}])),
-      Instances: this.instances.list().map((i) => ({ Name: i.name, Id: i.id, StartTime: i.startTime })),
-      Events: this.events.size,
-      // diagnostics for tests and benchmarks (Kong never calls GetStatus)
-      CpuMicros: cpuMicros(),
-      Rss: process.memoryUsage.rss(),
-      HeapUsed: process.memoryUsage().heapUsed,
-      Contexts: suiteRuntime().contexts.size,
-      Tickets: suiteRuntime().tickets.size,
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      Handles: (process as any)._getActiveHandles().length as number,
-    }),
+    GetStatus: async (arg?: { Gc?: boolean }) => {
+      if (arg?.Gc === true) fullGc();
+      return this.status();
+    },
     GetPluginInfo: async (name: string) => {
       const def = this.plugins.get(name);
       if (!def) throw new Error(`unknown plugin ${String(name)}`);
@@ -91,6 +80,23 @@ export class PluginServer {
     StepError: async (arg: StepArg) => this.step(arg, String(arg?.Data ?? 'unknown error')),
     ...Object.fromEntries(STEP_ALIASES.map((name) => [name, async (arg: StepArg) => this.step(arg, undefined)])),
   };
+
+  private status() {
+    return {
+      Pid: process.pid,
+      Plugins: Object.fromEntries([...this.plugins.keys()].map((n) => [n, {}])),
+      Instances: this.instances.list().map((i) => ({ Name: i.name, Id: i.id, StartTime: i.startTime })),
+      Events: this.events.size,
+      // diagnostics for tests and benchmarks (Kong never calls GetStatus)
+      CpuMicros: cpuMicros(),
+      Rss: process.memoryUsage.rss(),
+      HeapUsed: process.memoryUsage().heapUsed,
+      Contexts: suiteRuntime().contexts.size,
+      Tickets: suiteRuntime().tickets.size,
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      Handles: (process as any)._getActiveHandles().length as number,
+    };
+  }
 
   private startInstance(arg: { Name: string; Config: string }) {
     const def = arg && this.plugins.get(arg.Name);
@@ -134,11 +140,7 @@ export class PluginServer {
       if (instance.configError !== undefined) {
         await kong.response.exit(500, misconfiguredBody(def.name, instance.configError), { 'Content-Type': 'application/json' });
       } else {
-        await def.access(kong, instance.config, {
-          id: instance.id,
-          scope: instance.scope,
-          othersMayRunOn: (routeId) => this.instances.anyOtherMayRunOn(def.name, routeId),
-        });
+        await def.access(kong, instance.config, instance.info);
       }
     } catch (err) {
       // A PdkError carries Kong's error text, which may quote request data: log only which call failed.
@@ -204,10 +206,9 @@ export function misconfiguredBody(plugin: string, reason: string): string {
  * `GetStatus {Gc: true}` on a server started with node's --expose-gc (the memory benchmark) runs a full garbage
  * collection first, so that HeapUsed is the live heap: its trend tells a leak from V8 letting the heap grow.
  */
-function fullGcIfAsked(arg: { Gc?: boolean } | undefined): object {
+function fullGc(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (arg?.Gc === true && typeof gc === 'function') gc();
-  return {};
+  if (typeof gc === 'function') gc();
 }
 
 function cpuMicros(): number {
